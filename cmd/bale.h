@@ -1,0 +1,46 @@
+/* The bale CLI: global options, subcommand table, and the shared ways a
+ * subcommand reports errors and exits. One file per subcommand in cmd/. */
+#ifndef BALE_CMD_BALE_H
+#define BALE_CMD_BALE_H
+
+#include <stdio.h>
+
+#include "common/error.h"
+
+enum bale_exit {
+	BALE_EXIT_OK = 0,
+	BALE_EXIT_FAIL = 1,  /* the command ran and failed */
+	BALE_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* Options given before the command name. */
+struct bale_globals {
+	const char *root; /* --root, or NULL for the default store */
+	const char *argv0;
+};
+
+struct bale_command {
+	const char *name;
+	const char *summary; /* one line for `bale --help` */
+	const char *usage;   /* full help for `bale help NAME` and NAME --help */
+	/* argv[0] is the command name; getopt_long may be used (optind is reset
+	 * before the call). Returns an enum bale_exit. */
+	int (*run)(int argc, char **argv, const struct bale_globals *g);
+};
+
+/* Every subcommand, in the order `bale --help` lists them; NULL-terminated. */
+extern const struct bale_command *const bale_commands[];
+const struct bale_command *bale_command_find(const char *name);
+
+/* Print `bale: <message of err>` on stderr, free err, return BALE_EXIT_FAIL. */
+int bale_fail(struct err *err);
+/* Print `bale <cmd>: <message>` and a pointer to the help, return
+ * BALE_EXIT_USAGE. */
+int bale_usage_error(const struct bale_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print bale's own usage and the command list to out. */
+void bale_print_main_usage(FILE *out);
+/* Print the command's usage text on stdout and return BALE_EXIT_OK. */
+int bale_print_usage(const struct bale_command *cmd);
+
+#endif

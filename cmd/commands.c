@@ -1,0 +1,19 @@
+/* The subcommand table: one entry per cmd/cmd-*.c, in `bale --help` order. */
+#include "config.h"
+
+#include "cmd/bale.h"
+#include "cmd/commands.h"
+
+const struct bale_command *const bale_commands[] = {
+	/* parser commands (begin) */
+	/* parser commands (end) */
+	/* layers commands (begin) */
+	/* layers commands (end) */
+	/* builder commands (begin) */
+	/* builder commands (end) */
+	/* registry commands (begin) */
+	/* registry commands (end) */
+	&cmd_version,
+	&cmd_help,
+	NULL,
+};

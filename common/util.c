@@ -1,0 +1,252 @@
+#include "config.h"
+
+#include "common/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <strings.h>
+
+#include "common/error.h"
+
+static void oom(void)
+{
+	static const char msg[] = "bale: out of memory\n";
+	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)w;
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		oom();
+	size_t n = nmemb * size;
+	void *r = realloc(p, n ? n : 1);
+	if (r == NULL)
+		oom();
+	return r;
+}
+
+char *xstrdup(const char *s)
+{
+	char *r = strdup(s);
+	if (r == NULL)
+		oom();
+	return r;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *r = strndup(s, n);
+	if (r == NULL)
+		oom();
+	return r;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+void strv_push(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+	*v = xreallocarray(*v, n + 2, sizeof(char *));
+	(*v)[n] = xstrdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+char **str_split(const char *s, char sep)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	const char *start = s;
+	for (const char *p = s;; p++) {
+		if (*p == sep || *p == '\0') {
+			size_t n = strv_len(v);
+			v = xreallocarray(v, n + 2, sizeof(char *));
+			v[n] = xstrndup(start, (size_t)(p - start));
+			v[n + 1] = NULL;
+			if (*p == '\0')
+				break;
+			start = p + 1;
+		}
+	}
+	return v;
+}
+
+bool str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_has_suffix(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+bool str_eq_nocase(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcasecmp(a, b) == 0;
+}
+
+size_t str_copy(char *dst, const char *src, size_t dstsize)
+{
+	size_t n = strlen(src);
+	if (dstsize > 0) {
+		size_t c = n < dstsize - 1 ? n : dstsize - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+char *str_trim(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		s[--n] = '\0';
+	size_t i = 0;
+	while (is_space(s[i]))
+		i++;
+	if (i > 0)
+		memmove(s, s + i, n - i + 1);
+	return s;
+}
+
+static bool all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int str_to_u64(const char *s, uint64_t *out)
+{
+	if (s == NULL || !all_digits(s))
+		return ERR_INVALID;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return ERR_RANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int str_to_i64(const char *s, int64_t *out)
+{
+	if (s == NULL)
+		return ERR_INVALID;
+	bool neg = *s == '-';
+	uint64_t v;
+	int rc = str_to_u64(neg ? s + 1 : s, &v);
+	if (rc < 0)
+		return rc;
+	if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+		return ERR_RANGE;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+int str_to_uint(const char *s, unsigned int max, unsigned int *out)
+{
+	uint64_t v;
+	int rc = str_to_u64(s, &v);
+	if (rc < 0)
+		return rc;
+	if (v > max)
+		return ERR_RANGE;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}

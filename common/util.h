@@ -1,0 +1,118 @@
+/* Allocation, cleanup and string helpers used everywhere.
+ *
+ * Allocation failure aborts (as git's and crun's xmalloc do): a builder or
+ * registry that cannot allocate a few bytes cannot report anything useful,
+ * and checking every small allocation hides the real error paths. Buffers
+ * filled from outside are still capped (common/limits.h), so hostile input
+ * cannot drive memory use.
+ */
+#ifndef BALE_COMMON_UTIL_H
+#define BALE_COMMON_UTIL_H
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+/* realloc of nmemb * size with overflow check. */
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Formatted allocation; the caller frees the result. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* ---- cleanup helpers (bubblewrap/crun style) ---- */
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f != NULL)
+		fclose(*f);
+}
+static inline void closedirp(DIR **d)
+{
+	if (*d != NULL)
+		closedir(*d);
+}
+/* Free a NULL-terminated array of strings and the array. */
+void strv_free(char **v);
+static inline void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+#define cleanup_free __attribute__((cleanup(freep)))
+#define cleanup_close __attribute__((cleanup(closep)))
+#define cleanup_fclose __attribute__((cleanup(fclosep)))
+#define cleanup_dir __attribute__((cleanup(closedirp)))
+#define cleanup_strv __attribute__((cleanup(strv_freep)))
+
+/* Hand ownership out of a cleanup variable: returns *pp and clears it. The
+ * type check makes steal_pointer(&fd) on an int a compile error. */
+static inline void *steal_pointer_(void *pp)
+{
+	void **p = (void **)pp;
+	void *r = *p;
+	*p = NULL;
+	return r;
+}
+#define steal_pointer(pp) ((__typeof__(*(pp)))steal_pointer_(pp))
+
+static inline int steal_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+
+/* ---- strings ---- */
+static inline bool str_eq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
+/* Case-insensitive ASCII comparison (Dockerfile keywords, HTTP headers). */
+bool str_eq_nocase(const char *a, const char *b);
+/* Copy with at most dstsize-1 bytes and a NUL; returns strlen(src) like
+ * strlcpy so truncation is detectable. */
+size_t str_copy(char *dst, const char *src, size_t dstsize);
+/* Strip ASCII whitespace from both ends, in place; returns s. */
+char *str_trim(char *s);
+/* Number of entries of a NULL-terminated array. */
+size_t strv_len(char *const *v);
+/* Append a copy of s to a NULL-terminated array (*v may be NULL). */
+void strv_push(char ***v, const char *s);
+/* Split s at every occurrence of sep (no empty-field collapsing); never NULL. */
+char **str_split(const char *s, char sep);
+
+/* Strict decimal parsing: the whole string must be a number in range, no
+ * sign for unsigned, no leading '+', no whitespace. Return 0 or ERR_INVALID
+ * (not a number) / ERR_RANGE (out of range); *out is untouched on error. */
+int str_to_u64(const char *s, uint64_t *out);
+int str_to_i64(const char *s, int64_t *out);
+int str_to_uint(const char *s, unsigned int max, unsigned int *out);
+
+/* Write all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
+int write_all(int fd, const void *buf, size_t n);
+/* Read up to n bytes, retrying on EINTR and short reads, stopping at EOF.
+ * Returns bytes read or -errno. */
+ssize_t read_full(int fd, void *buf, size_t n);
+
+#endif

@@ -1,0 +1,99 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "tests/tap.h"
+
+static void test_numbers(void)
+{
+	uint64_t u = 7;
+	is_int(str_to_u64("0", &u), 0, "0 parses");
+	is_int(u, 0, "as 0");
+	is_int(str_to_u64("18446744073709551615", &u), 0, "UINT64_MAX parses");
+	ok(u == UINT64_MAX, "as UINT64_MAX");
+	u = 7;
+	is_int(str_to_u64("18446744073709551616", &u), ERR_RANGE, "UINT64_MAX+1 is out of range");
+	is_int(u, 7, "output untouched on error");
+	const char *bad[] = { "", " 1", "1 ", "+1", "-1", "1a", "0x10", "1.0", "١" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		is_int(str_to_u64(bad[i], &u), ERR_INVALID, "'%s' is not a u64", bad[i]);
+	is_int(str_to_u64(NULL, &u), ERR_INVALID, "NULL is not a number");
+
+	int64_t s = 0;
+	is_int(str_to_i64("-9223372036854775808", &s), 0, "INT64_MIN parses");
+	ok(s == INT64_MIN, "as INT64_MIN");
+	is_int(str_to_i64("9223372036854775808", &s), ERR_RANGE, "INT64_MAX+1 is out of range");
+	is_int(str_to_i64("-9223372036854775809", &s), ERR_RANGE, "INT64_MIN-1 is out of range");
+	is_int(str_to_i64("-", &s), ERR_INVALID, "a lone minus is invalid");
+
+	unsigned int ui = 0;
+	is_int(str_to_uint("65535", 65535, &ui), 0, "at the max");
+	is_int(str_to_uint("65536", 65535, &ui), ERR_RANGE, "over the max");
+}
+
+static void test_strings(void)
+{
+	ok(str_has_prefix("sha256:abc", "sha256:"), "prefix");
+	ok(!str_has_prefix("sha", "sha256"), "longer prefix");
+	ok(str_has_suffix("a.tar.gz", ".gz"), "suffix");
+	ok(!str_has_suffix("gz", ".gz"), "longer suffix");
+	ok(str_eq_nocase("RUN", "run"), "case-insensitive equal");
+	ok(!str_eq(NULL, "x"), "str_eq with NULL is false");
+
+	char small[4];
+	is_int(str_copy(small, "abcdef", sizeof(small)), 6, "str_copy returns the source length");
+	is_str(small, "abc", "and truncates with a NUL");
+
+	char t[] = " \t value \r\n";
+	is_str(str_trim(t), "value", "trim both ends");
+
+	char **v = str_split("a,,b,", ',');
+	is_int(strv_len(v), 4, "split keeps empty fields");
+	ok(str_eq(v[0], "a") && str_eq(v[1], "") && str_eq(v[2], "b") && str_eq(v[3], ""), "fields");
+	strv_free(v);
+
+	cleanup_strv char **w = NULL;
+	strv_push(&w, "x");
+	strv_push(&w, "y");
+	is_int(strv_len(w), 2, "strv_push grows a NULL array");
+
+	cleanup_free char *f = xasprintf("%s-%d", "n", 42);
+	is_str(f, "n-42", "xasprintf");
+}
+
+static void test_steal(void)
+{
+	cleanup_free char *p = xstrdup("owned");
+	char *q = steal_pointer(&p);
+	ok(p == NULL && str_eq(q, "owned"), "steal_pointer moves ownership");
+	free(q);
+	cleanup_close int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int kept = steal_fd(&fd);
+	ok(fd == -1 && kept >= 0, "steal_fd moves the fd");
+	close(kept);
+}
+
+static void test_io(void)
+{
+	int p[2];
+	ok(pipe(p) == 0, "pipe");
+	is_int(write_all(p[1], "abcdef", 6), 0, "write_all");
+	close(p[1]);
+	char got[16];
+	is_int(read_full(p[0], got, sizeof(got)), 6, "read_full stops at EOF");
+	close(p[0]);
+	is_int(write_all(-1, "x", 1), -EBADF, "write_all returns -errno");
+}
+
+int main(void)
+{
+	test_numbers();
+	test_strings();
+	test_steal();
+	test_io();
+	return tap_done();
+}
