@@ -132,7 +132,6 @@ int buf_read_file(struct buf *b, int dirfd, const char *path, struct err **err)
 {
 	cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return err_sys(err, errno == ENOENT ? ERR_NOTFOUND : errno == EACCES ? ERR_DENIED : ERR_IO,
-			       errno, "cannot open '%s'", path);
+		return err_sys(err, err_code_from_errno(errno), errno, "cannot open '%s'", path);
 	return buf_read_fd(b, fd, path, err);
 }

@@ -16,7 +16,7 @@ static struct err oom_error = {
 	.msg = (char *)"out of memory",
 };
 
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
 	char *s = NULL;
 	if (vasprintf(&s, fmt, ap) < 0)

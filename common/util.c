@@ -147,6 +147,31 @@ size_t str_copy(char *dst, const char *src, size_t dstsize)
 	return n;
 }
 
+char *str_quote(const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t take = n > STR_QUOTE_MAX ? STR_QUOTE_MAX : n;
+	char *out = xmalloc(take * 4 + 4);
+	size_t o = 0;
+	for (size_t i = 0; i < take; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (take < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';

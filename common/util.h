@@ -95,6 +95,12 @@ bool str_eq_nocase(const char *a, const char *b);
 size_t str_copy(char *dst, const char *src, size_t dstsize);
 /* Strip ASCII whitespace from both ends, in place; returns s. */
 char *str_trim(char *s);
+/* Copy of s[0..n) fit to quote in an error message: at most
+ * STR_QUOTE_MAX bytes then "...", non-printable bytes and '\\' as \xNN, so
+ * hostile input cannot put terminal escapes or newlines into logs. Caller
+ * frees. */
+#define STR_QUOTE_MAX 100
+char *str_quote(const char *s, size_t n);
 /* Number of entries of a NULL-terminated array. */
 size_t strv_len(char *const *v);
 /* Append a copy of s to a NULL-terminated array (*v may be NULL). */

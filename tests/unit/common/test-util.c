@@ -61,6 +61,13 @@ static void test_strings(void)
 	strv_push(&w, "y");
 	is_int(strv_len(w), 2, "strv_push grows a NULL array");
 
+	cleanup_free char *q1 = str_quote("a\x1b[2J\n\\b", 8);
+	is_str(q1, "a\\x1b[2J\\x0a\\x5cb", "str_quote escapes control bytes and backslash");
+	char long_in[STR_QUOTE_MAX + 10];
+	memset(long_in, 'x', sizeof(long_in));
+	cleanup_free char *q2 = str_quote(long_in, sizeof(long_in));
+	ok(strlen(q2) == STR_QUOTE_MAX + 3 && str_has_suffix(q2, "xxx..."), "str_quote cuts long input with ...");
+
 	cleanup_free char *f = xasprintf("%s-%d", "n", 42);
 	is_str(f, "n-42", "xasprintf");
 }
