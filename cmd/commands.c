@@ -6,13 +6,18 @@
 
 const struct bale_command *const bale_commands[] = {
 	/* parser commands (begin) */
+	&cmd_parse,
 	/* parser commands (end) */
 	/* layers commands (begin) */
 	/* layers commands (end) */
+	/* builder build commands (begin) */
+	/* builder build commands (end) */
 	/* builder commands (begin) */
 	/* builder commands (end) */
 	/* registry commands (begin) */
 	/* registry commands (end) */
+	/* registry client commands (begin) */
+	/* registry client commands (end) */
 	&cmd_version,
 	&cmd_help,
 	NULL,

@@ -1,0 +1,50 @@
+/* .dockerignore / .containerignore: which paths of the build context are
+ * left out, with Docker's semantics (moby/patternmatcher and its ignorefile
+ * reader): `*`, `?`, `[...]`, `**`, `!` exceptions, the last matching
+ * pattern wins, patterns are cleaned like filepath.Clean and a leading `/`
+ * is dropped, and a path is excluded when it or one of its parent
+ * directories matches. */
+#ifndef BALE_PARSER_IGNORE_H
+#define BALE_PARSER_IGNORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+struct cf_ignore;
+
+/* Parse the text of an ignore file (comments `#...` at the start of a line,
+ * blank lines skipped, a UTF-8 BOM dropped). On success the caller frees
+ * *out with cf_ignore_free(). Errors: ERR_INVALID for a bad pattern (an
+ * unclosed `[`, a trailing `\`, a lone `!`), naming the line. */
+int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
+		    struct err **err);
+
+/* Find and parse the ignore file of a build: `<containerfile>.containerignore`
+ * or `<containerfile>.dockerignore` beside the Containerfile win over
+ * `<context>/.containerignore` and `<context>/.dockerignore` (containerfile
+ * may be NULL). *path (may be NULL) gets the file used, a new string, or
+ * NULL when there is none, in which case *out is an empty set that excludes
+ * nothing. */
+int cf_ignore_load(const char *context_dir, const char *containerfile, struct cf_ignore **out,
+		   char **path, struct err **err);
+
+/* Whether path (slash-separated, relative to the context) is excluded:
+ * it or a parent directory matches, and no later `!` pattern re-includes
+ * it. The context root itself (".") is never excluded. */
+bool cf_ignore_matches(const struct cf_ignore *ig, const char *path);
+
+/* Patterns after cleaning, in file order ("!" kept on exceptions). */
+size_t cf_ignore_count(const struct cf_ignore *ig);
+const char *cf_ignore_pattern(const struct cf_ignore *ig, size_t i);
+/* Whether any pattern is an exception: a walker must then descend into
+ * excluded directories to find re-included files. */
+bool cf_ignore_has_exceptions(const struct cf_ignore *ig);
+
+void cf_ignore_free(struct cf_ignore *ig);
+
+/* Go's filepath.Clean for slash paths. Caller frees. */
+char *cf_path_clean(const char *path);
+
+#endif

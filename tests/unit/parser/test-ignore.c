@@ -1,0 +1,165 @@
+/* .dockerignore semantics: a table of (patterns, path, excluded?) checked
+ * against the rules of Docker's patternmatcher, plus file lookup. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+#include "parser/ignore.h"
+#include "tests/tap.h"
+
+struct row {
+	const char *patterns; /* the file's text */
+	const char *path;
+	bool excluded;
+};
+
+static const struct row rows[] = {
+	{ "foo", "foo", true },
+	{ "foo", "foo/bar", true },          /* a matching parent excludes its contents */
+	{ "foo", "foobar", false },
+	{ "foo", "bar/foo", false },         /* patterns are anchored at the context root */
+	{ "/foo", "foo", true },             /* a leading slash is dropped */
+	{ "foo/", "foo/x", true },           /* cleaned: trailing slash dropped */
+	{ "./foo/../bar", "bar", true },     /* cleaned like filepath.Clean */
+	{ "*.md", "README.md", true },
+	{ "*.md", "docs/README.md", false }, /* '*' does not cross '/' */
+	{ "*/*.md", "docs/README.md", true },
+	{ "**/*.md", "docs/README.md", true },
+	{ "**/*.md", "README.md", true },    /* the double star matches zero directories */
+	{ "**/*.md", "a/b/c/README.md", true },
+	{ "docs/**", "docs/a/b", true },
+	{ "docs/**", "docs", false },
+	{ "**", "anything/at/all", true },
+	{ "**/node_modules", "node_modules", true },
+	{ "**/node_modules", "a/b/node_modules/x", true },
+	{ "a/**/b", "a/b", true },
+	{ "a/**/b", "a/x/y/b", true },
+	{ "a/**/b", "a/x/y/c", false },
+	{ "?.txt", "a.txt", true },
+	{ "?.txt", "ab.txt", false },
+	{ "?", "/", false },
+	{ "[abc].go", "b.go", true },
+	{ "[abc].go", "d.go", false },
+	{ "[a-c]x", "bx", true },
+	{ "[^a-c]x", "dx", true },
+	{ "[^a-c]x", "ax", false },
+	{ "\\*.md", "*.md", true },
+	{ "\\*.md", "a.md", false },
+	{ "*.log\n!keep.log", "keep.log", false },  /* exception */
+	{ "*.log\n!keep.log", "other.log", true },
+	{ "!keep.log\n*.log", "keep.log", true },   /* last match wins */
+	{ "dir\n!dir/keep", "dir/keep", false },
+	{ "dir\n!dir/keep", "dir/other", true },
+	{ "dir\n!dir/keep\ndir/keep", "dir/keep", true },
+	{ "# comment\nfoo", "# comment", false },
+	{ " # not a comment", "# not a comment", true }, /* only a leading '#' comments */
+	{ "  spaced  ", "spaced", true },
+	{ "\xEF\xBB\xBF" "bom", "bom", true },
+	{ "crlf\r\n", "crlf", true },
+	{ "a\n\n\nb", "b", true },
+	{ "foo", ".", false },                /* the context itself is never excluded */
+	{ "*", "x/y", true },
+	{ "*", ".dockerignore", true },
+	{ ".git", ".git/HEAD", true },
+	{ "!", "", false },                   /* (parse error, checked below) */
+};
+
+static void check_table(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		if (strcmp(rows[i].patterns, "!") == 0)
+			continue;
+		struct cf_ignore *ig = NULL;
+		struct err *err = NULL;
+		if (cf_ignore_parse(rows[i].patterns, strlen(rows[i].patterns), ".dockerignore", &ig, &err) < 0) {
+			ok(0, "parse '%s': %s", rows[i].patterns, err_msg(err));
+			err_free(err);
+			continue;
+		}
+		is_int(cf_ignore_matches(ig, rows[i].path), rows[i].excluded, "'%s' vs '%s'", rows[i].patterns,
+		       rows[i].path);
+		cf_ignore_free(ig);
+	}
+}
+
+static void check_errors(void)
+{
+	static const char *const bad[] = { "!", "a\n[abc", "x\\", "[]a]", "[a-]" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct cf_ignore *ig = NULL;
+		struct err *err = NULL;
+		int rc = cf_ignore_parse(bad[i], strlen(bad[i]), ".dockerignore", &ig, &err);
+		is_int(rc, ERR_INVALID, "'%s' is refused", bad[i]);
+		like(err_msg(err), ".dockerignore:", "the error names the file and line");
+		err_free(err);
+		cf_ignore_free(ig);
+	}
+	struct cf_ignore *ig = NULL;
+	struct err *err = NULL;
+	cf_ignore_parse("ok\n[", 4, "x", &ig, &err);
+	like(err_msg(err), "x:2:", "the failing line is named");
+	err_free(err);
+}
+
+static void check_clean(void)
+{
+	static const char *const cases[][2] = {
+		{ "", "." }, { "a/b/../c", "a/c" }, { "/../a", "/a" }, { "../a", "../a" },
+		{ "a//b/./", "a/b" }, { "/", "/" }, { "a/..", "." }, { "../../x/..", "../.." },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		cleanup_free char *c = cf_path_clean(cases[i][0]);
+		is_str(c, cases[i][1], "clean '%s'", cases[i][0]);
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static void check_load(void)
+{
+	char tmpl[] = "/tmp/bale-ignore-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	if (!ok(dir != NULL, "temp dir"))
+		return;
+	cleanup_free char *ctx_ignore = xasprintf("%s/.dockerignore", dir);
+	cleanup_free char *cf = xasprintf("%s/app.Containerfile", dir);
+	cleanup_free char *cf_ignore = xasprintf("%s/app.Containerfile.dockerignore", dir);
+	struct cf_ignore *ig = NULL;
+	char *used = NULL;
+	ok(cf_ignore_load(dir, cf, &ig, &used, NULL) == 0 && used == NULL, "no ignore file: empty set");
+	ok(!cf_ignore_matches(ig, "x"), "which excludes nothing");
+	cf_ignore_free(ig);
+	write_file(ctx_ignore, "from-context\n");
+	ok(cf_ignore_load(dir, cf, &ig, &used, NULL) == 0, "context .dockerignore loads");
+	is_str(used, ctx_ignore, "and is the one used");
+	ok(cf_ignore_matches(ig, "from-context"), "its patterns apply");
+	cf_ignore_free(ig);
+	free(used);
+	write_file(cf_ignore, "from-containerfile\n");
+	ok(cf_ignore_load(dir, cf, &ig, &used, NULL) == 0, "<Containerfile>.dockerignore loads");
+	is_str(used, cf_ignore, "and wins over the context's");
+	ok(cf_ignore_matches(ig, "from-containerfile") && !cf_ignore_matches(ig, "from-context"),
+	   "only its patterns apply");
+	cf_ignore_free(ig);
+	free(used);
+	unlink(cf_ignore);
+	unlink(ctx_ignore);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	check_table();
+	check_errors();
+	check_clean();
+	check_load();
+	return tap_done();
+}
