@@ -146,8 +146,10 @@ int main(int argc, char **argv)
 
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
-	/* `bale CMD --help` anywhere before `--` prints that command's help. */
-	for (int i = 1; i < sub_argc && strcmp(sub_argv[i], "--") != 0; i++)
+	/* `bale CMD [OPTIONS] --help` prints that command's help. The scan stops
+	 * at the first word that is not an option (an option's value, an image
+	 * name, a command to run) so that `bale run IMG ls -h` passes -h on. */
+	for (int i = 1; i < sub_argc && sub_argv[i][0] == '-' && strcmp(sub_argv[i], "--") != 0; i++)
 		if (strcmp(sub_argv[i], "--help") == 0 || strcmp(sub_argv[i], "-h") == 0)
 			return bale_print_usage(cmd);
 	optind = 0; /* full getopt reinitialisation for the subcommand */

@@ -26,6 +26,13 @@ like "$T_OUT" "^usage: bale version" "help CMD prints that command's usage"
 run "$BALE" version --help
 like "$T_OUT" "^usage: bale version" "CMD --help is the same text"
 
+run "$BALE" version --short --help
+like "$T_OUT" "^usage: bale version" "--help after other options still prints help"
+run "$BALE" help --short --help
+is "$T_RC" 0 "help's own --help"
+run "$BALE" version extra --help
+is "$T_RC" 2 "--help after a non-option word is left to the command"
+
 run "$BALE"
 is "$T_RC" 2 "no command is a usage error"
 like "$T_ERR" "usage: bale" "and shows the usage on stderr"
