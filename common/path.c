@@ -24,6 +24,9 @@ struct open_how {
 #define RESOLVE_NO_MAGICLINKS 0x02
 #define RESOLVE_IN_ROOT       0x10
 #endif
+#ifndef RESOLVE_CACHED
+#define RESOLVE_CACHED 0x20 /* Linux 5.12; older kernels say EINVAL */
+#endif
 
 #include "common/buf.h"
 #include "common/limits.h"
@@ -69,7 +72,61 @@ static bool is_dotdot(const char *name)
 	return name[0] == '.' && name[1] == '.' && name[2] == '\0';
 }
 
+/* Whether an fd opened with O_PATH|O_NOFOLLOW is a symlink: 1, 0 or -errno. */
+static int fd_is_symlink(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISLNK(st.st_mode);
+}
+
 /* ---- openat2 ---- */
+
+/* Why an ELOOP from openat2 is checked before it is believed: the kernel
+ * counts the symlinks of a lookup in its nameidata, which lives for the
+ * whole syscall. When a lookup in RCU-walk mode has to be abandoned
+ * (-ECHILD: a mount or unmount anywhere on the machine, a rename of a
+ * dentry on the path, ...), do_filp_open() starts it again in ref-walk mode
+ * without resetting that count, so the links followed before the abort are
+ * counted twice (fs/namei.c, seen on 6.18, plain openat too): on a busy
+ * machine a path of more than MAXSYMLINKS / 2 links fails now and then
+ * with ELOOP. Asked again with RESOLVE_CACHED, the kernel has to finish in
+ * RCU-walk mode or answer EAGAIN: it never restarts, so its ELOOP is real. */
+
+#ifdef SYS_openat2
+static int openat2_call(int rootfd, const char *path, const struct open_how *how)
+{
+	long fd = syscall(SYS_openat2, rootfd, path, how, sizeof(*how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Whether the kernel confirms an ELOOP of openat2 for `flags`, by looking
+ * the path up again with RESOLVE_CACHED and O_PATH, which opens nothing for
+ * real (a FIFO or a device would notice), following a final symlink when
+ * `flags` does: that lookup fails with ELOOP where the open did, or finds
+ * the final symlink that the open refuses (O_NOFOLLOW without O_PATH; not
+ * O_CREAT|O_EXCL, which says EEXIST). Not confirmed when the ELOOP was not
+ * real, nor when the kernel cannot tell: the lookup has to sleep (a magic
+ * link, a name not in the dcache, an atime to update) or the kernel
+ * predates RESOLVE_CACHED. The caller then opens again. */
+static bool openat2_eloop_confirmed(int rootfd, const char *path, int flags, uint64_t resolve)
+{
+	bool excl = (flags & O_CREAT) && (flags & O_EXCL);
+	bool nofollow = (flags & O_NOFOLLOW) || excl;
+	struct open_how check = {
+	        .flags = (uint64_t)(unsigned int)(O_PATH | O_CLOEXEC | (flags & O_DIRECTORY) |
+	                                          (nofollow ? O_NOFOLLOW : 0)),
+	        .resolve = resolve | RESOLVE_CACHED,
+	};
+	int fd = openat2_call(rootfd, path, &check);
+	if (fd < 0)
+		return fd == -ELOOP;
+	bool refused = nofollow && !excl && !(flags & O_PATH) && fd_is_symlink(fd) == 1;
+	close(fd);
+	return refused;
+}
+#endif
 
 int path_open_in_root_openat2(int rootfd, const char *path, int flags, mode_t mode)
 {
@@ -88,15 +145,23 @@ int path_open_in_root_openat2(int rootfd, const char *path, int flags, mode_t mo
 	        .mode = creates ? (mode & 07777) : 0,
 	        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	for (unsigned int i = 0; i < PATH_RETRIES; i++) {
-		long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-		if (fd >= 0)
-			return (int)fd;
+	/* Opening again after ELOOP is safe with O_CREAT: links are counted
+	 * while they are followed, before anything is created. */
+	unsigned int busy = 0, loops = 0;
+	for (;;) {
+		int fd = openat2_call(rootfd, path, &how);
+		if (fd == -ELOOP) {
+			if (openat2_eloop_confirmed(rootfd, path, flags, how.resolve) ||
+			    ++loops >= PATH_RETRIES)
+				return fd;
+			continue;
+		}
 		/* EAGAIN: a rename or mount raced with ".." resolution. */
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
+		if (fd != -EAGAIN && fd != -EINTR)
+			return fd;
+		if (++busy >= PATH_RETRIES)
+			return -EAGAIN;
 	}
-	return -EAGAIN;
 #else
 	(void)rootfd;
 	(void)path;
@@ -357,15 +422,6 @@ static int walk_resolve_last(struct walk *w, const char *name)
 	if (r == -ENOENT)
 		return walk_push_missing(w, name);
 	return r;
-}
-
-/* Whether an fd opened with O_PATH|O_NOFOLLOW is a symlink to follow. */
-static int fd_is_symlink(int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	return S_ISLNK(st.st_mode);
 }
 
 /* Open the final component with the caller's flags. Sets *again when it was
