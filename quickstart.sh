@@ -4,9 +4,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-grep -v '^#' .ci/packages | xargs apt-get install -y -q --no-install-recommends
+.ci/install-packages
 
 autoreconf -fi
 mkdir -p _build/release

@@ -9,6 +9,14 @@ const struct bale_command *const bale_commands[] = {
 	&cmd_parse,
 	/* parser commands (end) */
 	/* layers commands (begin) */
+	&cmd_images,
+	&cmd_inspect,
+	&cmd_tag,
+	&cmd_rmi,
+	&cmd_prune,
+	&cmd_import,
+	&cmd_save,
+	&cmd_load,
 	/* layers commands (end) */
 	/* builder build commands (begin) */
 	/* builder build commands (end) */

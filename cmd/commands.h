@@ -8,6 +8,14 @@
 extern const struct bale_command cmd_parse;
 /* parser declarations (end) */
 /* layers declarations (begin) */
+extern const struct bale_command cmd_images;
+extern const struct bale_command cmd_inspect;
+extern const struct bale_command cmd_tag;
+extern const struct bale_command cmd_rmi;
+extern const struct bale_command cmd_prune;
+extern const struct bale_command cmd_import;
+extern const struct bale_command cmd_save;
+extern const struct bale_command cmd_load;
 /* layers declarations (end) */
 /* builder build declarations (begin) */
 /* builder build declarations (end) */

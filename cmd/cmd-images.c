@@ -1,0 +1,165 @@
+/* bale images [--format table|json] */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cmd/bale.h"
+#include "cmd/commands.h"
+#include "common/json.h"
+#include "common/progress.h"
+#include "common/util.h"
+#include "layers/store.h"
+
+struct row {
+	char *repo, *tag, *id, *digest, *created;
+	int64_t created_s;
+	uint64_t size;
+};
+
+static void split_name(const char *name, char **repo, char **tag)
+{
+	if (name == NULL) {
+		*repo = xstrdup("<none>");
+		*tag = xstrdup("<none>");
+		return;
+	}
+	const char *at = strchr(name, '@');
+	const char *slash = strrchr(name, '/');
+	const char *colon = strrchr(name, ':');
+	if (at != NULL) {
+		*repo = xstrndup(name, (size_t)(at - name));
+		*tag = xstrdup("<none>");
+	} else if (colon != NULL && (slash == NULL || colon > slash)) {
+		*repo = xstrndup(name, (size_t)(colon - name));
+		*tag = xstrdup(colon + 1);
+	} else {
+		*repo = xstrdup(name);
+		*tag = xstrdup("<none>");
+	}
+}
+
+static const char *ago(int64_t t, char *buf, size_t n)
+{
+	int64_t d = (int64_t)time(NULL) - t;
+	if (t <= 0)
+		snprintf(buf, n, "N/A");
+	else if (d < 60)
+		snprintf(buf, n, "Less than a minute ago");
+	else if (d < 3600)
+		snprintf(buf, n, "%lld minutes ago", (long long)(d / 60));
+	else if (d < 2 * 86400)
+		snprintf(buf, n, "%lld hours ago", (long long)(d / 3600));
+	else if (d < 14 * 86400)
+		snprintf(buf, n, "%lld days ago", (long long)(d / 86400));
+	else if (d < 60 * 86400)
+		snprintf(buf, n, "%lld weeks ago", (long long)(d / (7 * 86400)));
+	else if (d < 730 * 86400)
+		snprintf(buf, n, "%lld months ago", (long long)(d / (30 * 86400)));
+	else
+		snprintf(buf, n, "%lld years ago", (long long)(d / (365 * 86400)));
+	return buf;
+}
+
+static void print_json(const struct row *r)
+{
+	cleanup_json json_t *o = json_object();
+	json_object_set_new(o, "Repository", json_string(r->repo));
+	json_object_set_new(o, "Tag", json_string(r->tag));
+	json_object_set_new(o, "ID", json_string(r->id));
+	json_object_set_new(o, "Digest", json_string(r->digest));
+	json_object_set_new(o, "Created", json_string(r->created ? r->created : ""));
+	json_object_set_new(o, "Size", json_integer((json_int_t)r->size));
+	cleanup_free char *s = NULL;
+	if (jx_dump(&s, NULL, o, 0, NULL) == 0)
+		printf("%s\n", s);
+}
+
+static void row_fill(struct store *s, const struct store_image *im, struct row *r)
+{
+	char d[DIGEST_MAX_STRING];
+	memset(r, 0, sizeof(*r));
+	split_name(im->name, &r->repo, &r->tag);
+	r->digest = xstrdup(digest_format(&im->desc.digest, d));
+	struct store_loaded l;
+	if (store_load(s, &im->desc, &l, NULL) < 0) {
+		r->id = xstrdup("<missing>");
+		return;
+	}
+	r->id = xstrdup(digest_format(&l.manifest.config.digest, d));
+	r->created = l.config.created ? xstrdup(l.config.created) : NULL;
+	if (r->created)
+		oci_time_parse(r->created, &r->created_s, NULL);
+	r->size = l.config_len;
+	for (size_t i = 0; i < l.manifest.n_layers; i++)
+		r->size += (uint64_t)l.manifest.layers[i].size;
+	store_loaded_release(&l);
+}
+
+static void row_release(struct row *r)
+{
+	free(r->repo);
+	free(r->tag);
+	free(r->id);
+	free(r->digest);
+	free(r->created);
+}
+
+static int run_images(int argc, char **argv, const struct bale_globals *g)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'f')
+			return bale_usage_error(&cmd_images, "unknown option");
+		if (str_eq(optarg, "json"))
+			json = true;
+		else if (!str_eq(optarg, "table"))
+			return bale_usage_error(&cmd_images, "--format: expected table or json, not '%s'", optarg);
+	}
+	if (optind != argc)
+		return bale_usage_error(&cmd_images, "unexpected argument '%s'", argv[optind]);
+	struct err *err = NULL;
+	cleanup_store struct store *s = NULL;
+	if (store_open_root(&s, g->root, &err) < 0)
+		return bale_fail(err);
+	struct store_image *v = NULL;
+	size_t n = 0;
+	if (store_list(s, &v, &n, &err) < 0)
+		return bale_fail(err);
+	if (!json)
+		printf("%-40s %-16s %-13s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+	for (size_t i = 0; i < n; i++) {
+		struct row r;
+		row_fill(s, &v[i], &r);
+		if (json) {
+			print_json(&r);
+		} else {
+			char a[64], b[PROGRESS_FMT_SIZE];
+			const char *id = str_has_prefix(r.id, "sha256:") ? r.id + 7 : r.id;
+			printf("%-40s %-16s %-13.12s %-20s %s\n", r.repo, r.tag, id,
+			       ago(r.created_s, a, sizeof(a)), progress_format_bytes(r.size, b, sizeof(b)));
+		}
+		row_release(&r);
+	}
+	store_images_free(v, n);
+	return BALE_EXIT_OK;
+}
+
+const struct bale_command cmd_images = {
+	.name = "images",
+	.summary = "list the images in the local store",
+	.usage = "usage: bale images [--format table|json]\n"
+		 "\n"
+		 "List the images of the local store: repository, tag, image id (the\n"
+		 "config digest, as docker shows it), creation time and size (the\n"
+		 "stored, compressed size of config and layers). --format json prints\n"
+		 "one JSON object per image and line, with the full ID and the manifest\n"
+		 "Digest, Created as RFC 3339 and Size in bytes.\n",
+	.run = run_images,
+};

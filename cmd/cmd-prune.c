@@ -1,0 +1,43 @@
+/* bale prune */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd/bale.h"
+#include "cmd/commands.h"
+#include "common/progress.h"
+#include "layers/store.h"
+
+static int run_prune(int argc, char **argv, const struct bale_globals *g)
+{
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	struct err *err = NULL;
+	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+		return bale_usage_error(&cmd_prune, "unknown option");
+	if (optind != argc)
+		return bale_usage_error(&cmd_prune, "unexpected argument '%s'", argv[optind]);
+	cleanup_store struct store *s = NULL;
+	if (store_open_root(&s, g->root, &err) < 0)
+		return bale_fail(err);
+	size_t images = 0, blobs = 0;
+	uint64_t bytes = 0;
+	if (store_remove_dangling(s, &images, &err) < 0 ||
+	    store_gc(s, 0, true, &blobs, &bytes, &err) < 0)
+		return bale_fail(err);
+	char b[PROGRESS_FMT_SIZE];
+	printf("Deleted %zu untagged images and %zu blobs, reclaimed %s\n", images, blobs,
+	       progress_format_bytes(bytes, b, sizeof(b)));
+	return BALE_EXIT_OK;
+}
+
+const struct bale_command cmd_prune = {
+	.name = "prune",
+	.summary = "remove untagged images and unused blobs",
+	.usage = "usage: bale prune\n"
+		 "\n"
+		 "Remove images that no name points at any more, then every blob of the\n"
+		 "local store that no image uses. Waits (up to 30 s) for other bale\n"
+		 "processes using the store to finish.\n",
+	.run = run_prune,
+};

@@ -1,0 +1,73 @@
+/* bale save -o FILE [--format docker-archive|oci-archive] IMAGE... */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cmd/bale.h"
+#include "cmd/commands.h"
+#include "common/util.h"
+#include "layers/archive.h"
+
+static int run_save(int argc, char **argv, const struct bale_globals *g)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct err *err = NULL;
+	const char *out = NULL;
+	enum archive_format fmt = ARCHIVE_FORMAT_DOCKER;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c == 'o') {
+			out = optarg;
+		} else if (c == 'f') {
+			if (store_archive_format_parse(optarg, &fmt, &err) < 0) {
+				int r = bale_usage_error(&cmd_save, "--format: %s", err_msg(err));
+				err_free(err);
+				return r;
+			}
+		} else {
+			return bale_usage_error(&cmd_save, "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return bale_usage_error(&cmd_save, "expected at least one IMAGE");
+	if (out == NULL && isatty(STDOUT_FILENO))
+		return bale_usage_error(&cmd_save, "refusing to write an archive to a terminal: use -o FILE");
+	cleanup_store struct store *s = NULL;
+	if (store_open_root(&s, g->root, &err) < 0)
+		return bale_fail(err);
+	cleanup_free char *tmp = out ? xasprintf("%s.tmp-%d", out, (int)getpid()) : NULL;
+	cleanup_close int fd = out ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+				   : dup(STDOUT_FILENO);
+	if (fd < 0) {
+		err_sys(&err, ERR_IO, errno, "cannot create '%s'", out);
+		return bale_fail(err);
+	}
+	int r = store_save(s, argv + optind, (size_t)(argc - optind), fmt, fd, &err);
+	if (r == 0 && out != NULL && (fsync(fd) < 0 || rename(tmp, out) < 0))
+		r = err_sys(&err, ERR_IO, errno, "cannot write '%s'", out);
+	if (r < 0) {
+		if (tmp != NULL)
+			unlink(tmp);
+		return bale_fail(err);
+	}
+	return BALE_EXIT_OK;
+}
+
+const struct bale_command cmd_save = {
+	.name = "save",
+	.summary = "write images to a docker-archive or oci-archive tar",
+	.usage = "usage: bale save [-o FILE] [--format docker-archive|oci-archive] IMAGE...\n"
+		 "\n"
+		 "Write the images to FILE (default: stdout, not a terminal).\n"
+		 "docker-archive (the default) is what `docker load` reads; oci-archive\n"
+		 "is a tar of an OCI image layout (`skopeo copy oci-archive:FILE ...`).\n",
+	.run = run_save,
+};

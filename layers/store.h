@@ -1,0 +1,140 @@
+/* The local image store: $BALE_ROOT is itself an OCI image layout
+ *
+ *   oci-layout            {"imageLayoutVersion":"1.0.0"}
+ *   index.json            one manifest descriptor per image, named by the
+ *                         org.opencontainers.image.ref.name annotation in
+ *                         docker's short form ("app:1", "busybox:latest",
+ *                         "reg.local:5000/team/app:1"), so
+ *                         `skopeo copy oci:$BALE_ROOT:app:1 ...` and umoci
+ *                         find images by the names users type;
+ *                         an entry without a name is a dangling image
+ *   blobs/<algo>/<hex>    the content store (layers/cas.h)
+ *   ingest/               the store's temp files
+ *   index.lock, gc.lock   flock(2) files (see below)
+ *
+ * Concurrency: index.json is replaced atomically (temp file, fsync, rename)
+ * under an exclusive flock of index.lock, so concurrent tags never lose each
+ * other's updates. Every open store holds a shared flock of gc.lock for its
+ * lifetime; garbage collection (removing unreferenced blobs) needs it
+ * exclusive, so it never deletes the blobs of an image another process is
+ * still writing and has not tagged yet.
+ */
+#ifndef BALE_LAYERS_STORE_H
+#define BALE_LAYERS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "layers/cas.h"
+#include "layers/image.h"
+
+struct store;
+
+/* The root a command uses: `root` (--root) when not NULL, else $BALE_ROOT
+ * when set and not empty, else /var/lib/bale for euid 0, else
+ * $XDG_DATA_HOME/bale, else $HOME/.local/share/bale. The caller frees the
+ * string. ERR_INVALID only when none of these can be determined (no HOME). */
+int store_root_resolve(char **out, const char *root, struct err **err);
+
+/* Open (creating when missing) the store at root. *out is freed with
+ * store_free(). Errors: ERR_IO, ERR_DENIED, ERR_INVALID (a corrupt
+ * index.json or oci-layout). */
+int store_open(struct store **out, const char *root, struct err **err);
+void store_free(struct store *s);
+/* store_root_resolve(root) then store_open(): what every command does with
+ * its --root. */
+int store_open_root(struct store **out, const char *root, struct err **err);
+/* The content store inside (owned by the store). */
+struct cas *store_cas(struct store *s);
+const char *store_root(const struct store *s);
+
+/* One image in index.json. */
+struct store_image {
+	char *name; /* ref.name annotation ("app:1"), NULL for a dangling image */
+	struct oci_descriptor desc;
+};
+void store_image_release(struct store_image *im);
+void store_images_free(struct store_image *v, size_t n);
+
+/* Every entry of index.json, in file order. *out (freed with
+ * store_images_free) and *n. Errors: ERR_INVALID (corrupt index.json), ERR_IO. */
+int store_list(struct store *s, struct store_image **out, size_t *n, struct err **err);
+
+/* The name under which `ref` is stored: docker's short form of the
+ * normalized reference ("busybox" -> "busybox:latest",
+ * "docker.io/library/x:1" -> "x:1"). The caller frees. ERR_INVALID. */
+int store_name_normalize(char **out, const char *ref, struct err **err);
+
+/* Find an image by name (normalized as above), by full config or manifest
+ * digest ("sha256:..."), or by a unique prefix of at least 4 hex digits of
+ * its image id (the config digest, as docker's IMAGE ID column) or its
+ * manifest digest. *out gets a copy (release with store_image_release).
+ * Errors: ERR_NOTFOUND, ERR_INVALID (ambiguous prefix, bad name). */
+int store_lookup(struct store *s, const char *ref, struct store_image *out, struct err **err);
+
+/* Point name at desc (adding or moving the name; a manifest that loses its
+ * last name stays as a dangling entry). desc must be in the CAS. Errors:
+ * ERR_INVALID (name), ERR_NOTFOUND (desc not in the store), ERR_IO. */
+int store_tag(struct store *s, const char *name, const struct oci_descriptor *desc,
+	      struct err **err);
+/* Add desc without a name (a dangling image, e.g. a build without -t)
+ * unless it is already in the index. */
+int store_add(struct store *s, const struct oci_descriptor *desc, struct err **err);
+/* Remove a name. *removed_last (if not NULL) tells whether no other name
+ * points at the same manifest any more (the entry itself is then removed).
+ * ERR_NOTFOUND when the name is not there. */
+int store_untag(struct store *s, const char *name, bool *removed_last, struct err **err);
+/* Remove every entry pointing at manifest digest d (all its names).
+ * ERR_NOTFOUND when there is none. */
+int store_remove(struct store *s, const struct digest *d, struct err **err);
+/* Remove the entries without a name. *n gets how many. */
+int store_remove_dangling(struct store *s, size_t *n, struct err **err);
+
+/* Remove blobs no index entry reaches (manifests, their configs and
+ * layers, indexes and their children), nor any other blob written in the
+ * last grace_seconds. Needs the gc lock exclusively: ERR_BUSY (nothing
+ * removed) when another bale process has the store open and wait is false.
+ * *removed and *bytes (if not NULL) get the count and total size. */
+int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed, uint64_t *bytes,
+	     struct err **err);
+
+/* ---- reading images ---- */
+
+/* A resolved single-platform image: manifest and config parsed, plus their
+ * raw bytes (which define the digests). */
+struct store_loaded {
+	struct digest manifest_digest;
+	char *manifest_raw;
+	size_t manifest_len;
+	struct oci_manifest manifest;
+	char *config_raw;
+	size_t config_len;
+	struct oci_config config;
+};
+void store_loaded_release(struct store_loaded *l);
+
+/* Load the image desc points at. An index is resolved to the entry for
+ * this machine's platform (linux/<GOARCH>), or its only entry. Errors:
+ * ERR_NOTFOUND (a blob missing), ERR_DIGEST, ERR_INVALID, ERR_UNSUPPORTED
+ * (no matching platform). */
+int store_load(struct store *s, const struct oci_descriptor *desc, struct store_loaded *out,
+	       struct err **err);
+
+/* Write a manifest and config to the CAS and tag (name may be NULL: add as
+ * dangling): the last step of build, import and load. *out (if not NULL)
+ * gets the manifest's descriptor. */
+int store_commit_image(struct store *s, const char *name, const struct oci_manifest *m,
+		       const struct oci_config *cfg, struct oci_descriptor *out, struct err **err);
+
+/* Go's GOARCH for this machine ("amd64", "arm64", ...). */
+const char *store_goarch(void);
+
+static inline void store_freep(struct store **s)
+{
+	store_free(*s);
+}
+#define cleanup_store __attribute__((cleanup(store_freep)))
+
+#endif
