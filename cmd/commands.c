@@ -21,6 +21,8 @@ const struct bale_command *const bale_commands[] = {
 	/* builder build commands (begin) */
 	/* builder build commands (end) */
 	/* builder commands (begin) */
+	&cmd_run,
+	&cmd_info,
 	/* builder commands (end) */
 	/* registry commands (begin) */
 	/* registry commands (end) */

@@ -20,6 +20,8 @@ extern const struct bale_command cmd_load;
 /* builder build declarations (begin) */
 /* builder build declarations (end) */
 /* builder declarations (begin) */
+extern const struct bale_command cmd_run;
+extern const struct bale_command cmd_info;
 /* builder declarations (end) */
 /* registry declarations (begin) */
 /* registry declarations (end) */
