@@ -25,6 +25,8 @@ const struct bale_command *const bale_commands[] = {
 	&cmd_info,
 	/* builder commands (end) */
 	/* registry commands (begin) */
+	&cmd_serve,
+	&cmd_gc,
 	/* registry commands (end) */
 	/* registry client commands (begin) */
 	/* registry client commands (end) */

@@ -24,6 +24,8 @@ extern const struct bale_command cmd_run;
 extern const struct bale_command cmd_info;
 /* builder declarations (end) */
 /* registry declarations (begin) */
+extern const struct bale_command cmd_serve;
+extern const struct bale_command cmd_gc;
 /* registry declarations (end) */
 /* registry client declarations (begin) */
 /* registry client declarations (end) */

@@ -79,7 +79,9 @@ is "$?" 42 "SIGTERM is forwarded to the step"
 # A killed bale leaves nothing: no step process, no mount namespace, no
 # temp directory.
 tag=bale-sbx-kill-$$
-before=$(ls -d /tmp/bale* 2>/dev/null | sort)
+# (Parallel test scripts come and go as /tmp/bale-it.*: not bale's.)
+tmp_entries() { ls -d /tmp/bale* 2>/dev/null | grep -v '^/tmp/bale-it\.' | sort; }
+before=$(tmp_entries)
 "$BALE" run --rootfs "$R" sh -c "echo ready; sleep 1000; : $tag" >"$T_TMP/kill.out" 2>&1 &
 pid=$!
 i=0
@@ -100,6 +102,6 @@ is "$?" 1 "after SIGKILL of bale, no step process is left"
 left=$(for p in /proc/[0-9]*; do readlink "$p/ns/mnt"; done 2>/dev/null | sort -u |
 	grep -Fx "$nss")
 is "$left" "" "  no mount namespace (and so no mount) is left"
-after=$(ls -d /tmp/bale* 2>/dev/null | sort)
+after=$(tmp_entries)
 is "$after" "$before" "  no temp directory is left"
 done_testing
