@@ -11,7 +11,7 @@
 #include "cmd/commands.h"
 #include "common/util.h"
 #include "layers/store.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 #include "registry/gc.h"
 
 /* Default grace period: anything younger may belong to a push in progress. */

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "layers/store.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 #include "registry/server.h"
 
 static int default_root(char **out, const struct bale_globals *g, struct err **err)

@@ -29,6 +29,11 @@ const struct bale_command *const bale_commands[] = {
 	&cmd_gc,
 	/* registry commands (end) */
 	/* registry client commands (begin) */
+	&cmd_pull,
+	&cmd_push,
+	&cmd_copy,
+	&cmd_login,
+	&cmd_logout,
 	/* registry client commands (end) */
 	&cmd_version,
 	&cmd_help,

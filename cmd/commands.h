@@ -28,6 +28,11 @@ extern const struct bale_command cmd_serve;
 extern const struct bale_command cmd_gc;
 /* registry declarations (end) */
 /* registry client declarations (begin) */
+extern const struct bale_command cmd_pull;
+extern const struct bale_command cmd_push;
+extern const struct bale_command cmd_copy;
+extern const struct bale_command cmd_login;
+extern const struct bale_command cmd_logout;
 /* registry client declarations (end) */
 extern const struct bale_command cmd_version;
 extern const struct bale_command cmd_help;

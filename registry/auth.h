@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 
 /* Who made a request. */
 struct reg_identity {

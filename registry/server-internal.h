@@ -11,7 +11,7 @@
 #include "common/buf.h"
 #include "common/digest.h"
 #include "registry/auth.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 #include "registry/metrics.h"
 #include "registry/routes.h"
 #include "registry/server.h"

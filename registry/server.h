@@ -4,7 +4,7 @@
 #define BALE_REGISTRY_SERVER_H
 
 #include "common/error.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 
 struct reg_server;
 

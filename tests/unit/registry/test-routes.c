@@ -9,7 +9,7 @@
 
 #include "common/util.h"
 #include "registry/auth.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 #include "registry/routes.h"
 #include "registry/server-internal.h"
 #include "registry/token.h"

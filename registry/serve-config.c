@@ -11,7 +11,7 @@
 #include "common/util.h"
 #include "common/yaml.h"
 #include "registry/auth.h"
-#include "registry/config.h"
+#include "registry/serve-config.h"
 
 struct reg_config *reg_config_new(const char *default_root)
 {

@@ -1,0 +1,67 @@
+/* Options and setup shared by the registry client commands (pull, push,
+ * copy, login, logout); defined in cmd/cmd-copy.c and cmd/cmd-login.c. */
+#ifndef BALE_CMD_REGC_OPTS_H
+#define BALE_CMD_REGC_OPTS_H
+
+#include <stdbool.h>
+
+#include "common/progress.h"
+#include "cmd/bale.h"
+#include "registry/client.h"
+
+
+/* Options pull, push and copy share (cmd/cmd-copy.c). */
+struct cmd_regc_opts {
+	struct regc_opts ro;
+	enum progress_mode progress_mode;
+	const char *platform;
+	bool all;
+	char *creds_user;
+	/* set by cmd_regc_start(), freed by cmd_regc_finish() */
+	struct progress *progress;
+	struct store *store;
+	struct regc *client;
+};
+enum {
+	CMD_REGC_OPT_TLS_VERIFY = 0x200,
+	CMD_REGC_OPT_CERT_DIR,
+	CMD_REGC_OPT_AUTHFILE,
+	CMD_REGC_OPT_CREDS,
+	CMD_REGC_OPT_PROGRESS,
+	CMD_REGC_OPT_PLATFORM,
+};
+#define CMD_REGC_LONG_OPTIONS                                                  \
+	{ "tls-verify", optional_argument, NULL, CMD_REGC_OPT_TLS_VERIFY },    \
+	{ "cert-dir", required_argument, NULL, CMD_REGC_OPT_CERT_DIR },        \
+	{ "authfile", required_argument, NULL, CMD_REGC_OPT_AUTHFILE },        \
+	{ "creds", required_argument, NULL, CMD_REGC_OPT_CREDS },              \
+	{ "jobs", required_argument, NULL, 'j' },                              \
+	{ "progress", required_argument, NULL, CMD_REGC_OPT_PROGRESS },        \
+	{ "quiet", no_argument, NULL, 'q' },                                   \
+	{ "platform", required_argument, NULL, CMD_REGC_OPT_PLATFORM },        \
+	{ "all", no_argument, NULL, 'a' }
+#define CMD_REGC_USAGE                                                                   \
+	"      --tls-verify=false     do not verify TLS certificates (and allow HTTP)\n"    \
+	"      --cert-dir DIR         certs.d root: DIR/HOST:PORT/ca.crt, client.cert/key\n" \
+	"      --authfile FILE        credentials file (default $DOCKER_CONFIG/config.json\n" \
+	"                             or ~/.docker/config.json)\n"                         \
+	"      --creds USER[:PASS]    credentials to use instead of the file's\n"          \
+	"  -j, --jobs N               blobs transferred at once (default 4)\n"             \
+	"      --progress MODE        auto, tty, plain, json or quiet\n"                   \
+	"  -q, --quiet                no progress output\n"
+void cmd_regc_opts_init(struct cmd_regc_opts *o);
+/* 1: option consumed, 0: not one of ours, else the exit code of a usage
+ * error already printed. */
+int cmd_regc_option(struct cmd_regc_opts *o, int c, const char *arg,
+		    const struct bale_command *cmd);
+/* Create the progress reporter, open the store (when need_store) and the
+ * client. */
+int cmd_regc_start(struct cmd_regc_opts *o, const struct bale_globals *g, bool need_store,
+		   struct err **err);
+void cmd_regc_finish(struct cmd_regc_opts *o);
+/* The registry domain login/logout mean: "docker.io" when arg is NULL,
+ * scheme and path stripped ("https://reg:5000/v2/" -> "reg:5000"). The
+ * caller frees (cmd/cmd-login.c). */
+char *cmd_regc_login_domain(const char *arg);
+
+#endif
