@@ -19,6 +19,7 @@ const struct bale_command *const bale_commands[] = {
 	&cmd_load,
 	/* layers commands (end) */
 	/* builder build commands (begin) */
+	&cmd_build,
 	/* builder build commands (end) */
 	/* builder commands (begin) */
 	&cmd_run,

@@ -18,6 +18,7 @@ extern const struct bale_command cmd_save;
 extern const struct bale_command cmd_load;
 /* layers declarations (end) */
 /* builder build declarations (begin) */
+extern const struct bale_command cmd_build;
 /* builder build declarations (end) */
 /* builder declarations (begin) */
 extern const struct bale_command cmd_run;

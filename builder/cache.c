@@ -1,0 +1,119 @@
+/* The build cache: a step's key (its parent filesystem's key, the
+ * instruction after expansion, the build args and environment it sees, the
+ * content of what it copies or mounts) maps to the layer it produced. The
+ * index is one small JSON file per key under <root>/build/cache/, written
+ * atomically; the layers themselves are blobs of the store. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/build-internal.h"
+#include "common/buf.h"
+#include "common/json.h"
+#include "common/util.h"
+
+void cache_key_init(struct cache_key *k, const struct digest *parent, const char *kind)
+{
+	k->h = hasher_new(DIGEST_SHA256);
+	/* A version, so a change of what keys cover invalidates old entries. */
+	cache_key_add(k, "bale-build-cache-v1");
+	if (parent != NULL)
+		cache_key_add_n(k, parent->bytes, digest_algo_size(DIGEST_SHA256));
+	cache_key_add(k, kind);
+}
+
+void cache_key_add_n(struct cache_key *k, const void *p, size_t n)
+{
+	uint64_t len = n;
+	hasher_update(k->h, &len, sizeof len);
+	hasher_update(k->h, p, n);
+}
+
+void cache_key_add(struct cache_key *k, const char *s)
+{
+	cache_key_add_n(k, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+	/* NULL and "" differ. */
+	hasher_update(k->h, s != NULL ? "s" : "n", 1);
+}
+
+void cache_key_final(struct cache_key *k, struct digest *out)
+{
+	hasher_final(k->h, out);
+	hasher_free(k->h);
+	k->h = NULL;
+}
+
+static char *entry_path(const struct build_ctx *b, const struct digest *key)
+{
+	char hex[DIGEST_MAX_STRING];
+	digest_hex(key, hex);
+	return xasprintf("%s/cache/%.2s/%s", b->work, hex, hex + 2);
+}
+
+int cache_lookup(struct build_ctx *b, const struct digest *key, struct blayer *l,
+		 struct err **err)
+{
+	cleanup_free char *path = entry_path(b, key);
+	json_t *j = NULL;
+	struct err *e = NULL;
+	if (jx_load_file(&j, AT_FDCWD, path, BUILD_MAX_CACHE_ENTRY, 0, &e) < 0) {
+		int code = err_code(e);
+		err_free(e);
+		return code == ERR_NOTFOUND ? ERR_NOTFOUND
+					    : err_set(err, ERR_NOTFOUND, "cache entry unreadable");
+	}
+	memset(l, 0, sizeof *l);
+	json_t *desc = json_object_get(j, "layer");
+	const char *diff = json_string_value(json_object_get(j, "diff_id"));
+	int r = ERR_NOTFOUND;
+	if (desc != NULL && diff != NULL && oci_descriptor_parse(&l->desc, desc, "layer", NULL) == 0 &&
+	    digest_parse(&l->diff_id, diff, NULL) == 0 && cas_has(b->cas, &l->desc.digest))
+		r = 0;
+	json_decref(j);
+	if (r < 0)
+		oci_descriptor_release(&l->desc);
+	return r;
+}
+
+int cache_store(struct build_ctx *b, const struct digest *key, const struct blayer *l,
+		struct err **err)
+{
+	cleanup_free char *path = entry_path(b, key);
+	cleanup_free char *dir = xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return err_sys(err, ERR_IO, errno, "cannot create '%s'", dir);
+	char ds[DIGEST_MAX_STRING];
+	json_t *j = json_object();
+	json_object_set_new(j, "layer", oci_descriptor_to_json(&l->desc, false));
+	json_object_set_new(j, "diff_id", json_string(digest_format(&l->diff_id, ds)));
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int r = jx_dump(&text, &len, j, 0, err);
+	json_decref(j);
+	if (r < 0)
+		return r;
+	cleanup_free char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys(err, ERR_IO, errno, "cannot create '%s'", tmp);
+	r = write_all(fd, text, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0) {
+		unlink(tmp);
+		return err_sys(err, ERR_IO, -r, "cannot write '%s'", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return err_sys(err, ERR_IO, e, "cannot rename '%s'", tmp);
+	}
+	return 0;
+}

@@ -1,0 +1,252 @@
+/* bale build [OPTIONS] CONTEXT: a Containerfile to an image. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "builder/sandbox.h"
+#include "cmd/bale.h"
+#include "cmd/commands.h"
+#include "common/log.h"
+#include "common/progress.h"
+#include "common/util.h"
+
+struct build_cli {
+	struct build_opts o;
+	char **tags, **args, **labels, **secrets;
+	struct build_output *outputs;
+	size_t n_outputs;
+	enum progress_mode pmode;
+};
+
+static void build_cli_release(struct build_cli *c)
+{
+	strv_free(c->tags);
+	strv_free(c->args);
+	strv_free(c->labels);
+	strv_free(c->secrets);
+	for (size_t i = 0; i < c->n_outputs; i++)
+		build_output_release(&c->outputs[i]);
+	free(c->outputs);
+}
+
+static int parse_epoch(const char *s, int64_t *out)
+{
+	return str_to_i64(s, out) < 0 || *out < 0 ? -1 : 0;
+}
+
+static int parse(int argc, char **argv, struct build_cli *c)
+{
+	enum { O_NOCACHE = 256, O_PULL, O_NETWORK, O_FORMAT, O_COMPRESSION, O_LABEL, O_SECRET,
+	       O_OUTPUT, O_PUSH, O_IIDFILE, O_PROGRESS, O_SDE, O_TARGET, O_BUILDARG };
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "build-arg", required_argument, NULL, O_BUILDARG },
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "no-cache", no_argument, NULL, O_NOCACHE },
+		{ "pull", no_argument, NULL, O_PULL },
+		{ "network", required_argument, NULL, O_NETWORK },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "compression", required_argument, NULL, O_COMPRESSION },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "secret", required_argument, NULL, O_SECRET },
+		{ "output", required_argument, NULL, 'o' },
+		{ "push", no_argument, NULL, O_PUSH },
+		{ "iidfile", required_argument, NULL, O_IIDFILE },
+		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "source-date-epoch", required_argument, NULL, O_SDE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct err *err = NULL;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "f:t:o:q", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			c->o.file = optarg;
+			break;
+		case 't':
+			strv_push(&c->tags, optarg);
+			break;
+		case O_BUILDARG:
+			strv_push(&c->args, optarg);
+			break;
+		case O_TARGET:
+			c->o.target = optarg;
+			break;
+		case O_NOCACHE:
+			c->o.no_cache = true;
+			break;
+		case O_PULL:
+			c->o.pull = true;
+			break;
+		case O_NETWORK:
+			if (strcmp(optarg, "host") == 0 || strcmp(optarg, "default") == 0)
+				c->o.network = SBX_NETWORK_HOST;
+			else if (strcmp(optarg, "none") == 0)
+				c->o.network = SBX_NETWORK_NONE;
+			else
+				return bale_usage_error(&cmd_build, "--network: '%s' is not host or none",
+							optarg);
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "oci") == 0)
+				c->o.docker_format = false;
+			else if (strcmp(optarg, "docker") == 0)
+				c->o.docker_format = true;
+			else
+				return bale_usage_error(&cmd_build, "--format: '%s' is not oci or docker",
+							optarg);
+			break;
+		case O_COMPRESSION:
+			if (layer_compression_parse(optarg, &c->o.compression, &err) < 0) {
+				err_free(err);
+				return bale_usage_error(&cmd_build, "--compression: '%s' is not zstd, gzip or none",
+							optarg);
+			}
+			break;
+		case O_LABEL:
+			strv_push(&c->labels, optarg);
+			break;
+		case O_SECRET:
+			strv_push(&c->secrets, optarg);
+			break;
+		case 'o':
+			c->outputs = xreallocarray(c->outputs, c->n_outputs + 1, sizeof *c->outputs);
+			if (build_output_parse(&c->outputs[c->n_outputs], optarg, &err) < 0) {
+				int r = bale_usage_error(&cmd_build, "%s", err_msg(err));
+				err_free(err);
+				return r;
+			}
+			c->n_outputs++;
+			break;
+		case O_PUSH:
+			c->o.push = true;
+			break;
+		case O_IIDFILE:
+			c->o.iidfile = optarg;
+			break;
+		case O_PROGRESS:
+			if (progress_mode_parse(optarg, &c->pmode, &err) < 0) {
+				int r = bale_usage_error(&cmd_build, "--progress: %s", err_msg(err));
+				err_free(err);
+				return r;
+			}
+			break;
+		case 'q':
+			c->o.quiet = true;
+			break;
+		case O_SDE:
+			if (parse_epoch(optarg, &c->o.source_date_epoch) < 0)
+				return bale_usage_error(&cmd_build, "--source-date-epoch: '%s' is not a "
+								    "number of seconds", optarg);
+			break;
+		default:
+			return BALE_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return bale_usage_error(&cmd_build, optind >= argc ? "missing CONTEXT"
+								  : "more than one CONTEXT");
+	c->o.context = argv[optind];
+	return 0;
+}
+
+static int run_build(int argc, char **argv, const struct bale_globals *g)
+{
+	struct build_cli c;
+	memset(&c, 0, sizeof c);
+	build_opts_init(&c.o);
+	c.pmode = PROGRESS_AUTO;
+	int r = parse(argc, argv, &c);
+	if (r != 0) {
+		build_cli_release(&c);
+		return r;
+	}
+	struct err *err = NULL;
+	if (c.o.source_date_epoch < 0) {
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+		if (sde != NULL && sde[0] != '\0' && parse_epoch(sde, &c.o.source_date_epoch) < 0) {
+			build_cli_release(&c);
+			return bale_usage_error(&cmd_build, "SOURCE_DATE_EPOCH: '%s' is not a number", sde);
+		}
+	}
+	c.o.root = g->root;
+	c.o.tags = c.tags;
+	c.o.build_args = c.args;
+	c.o.labels = c.labels;
+	c.o.secrets = c.secrets;
+	c.o.outputs = c.outputs;
+	for (size_t i = 0; i < c.n_outputs; i++)
+		if (c.outputs[i].type == BUILD_OUTPUT_REGISTRY)
+			c.o.push = true;
+	c.o.n_outputs = c.n_outputs;
+	if (c.o.push && c.tags == NULL) {
+		build_cli_release(&c);
+		return bale_usage_error(&cmd_build, "--push needs -t NAME");
+	}
+	/* The user namespace must be entered before any thread exists. */
+	if (sbx_userns_enter(&err) < 0) {
+		build_cli_release(&c);
+		return bale_fail(err);
+	}
+	if (sbx_userns_limits() != NULL && !c.o.quiet)
+		log_warn("%s", sbx_userns_limits());
+	struct progress *p = progress_new(c.o.quiet ? PROGRESS_QUIET : c.pmode, STDERR_FILENO);
+	c.o.progress = p;
+	if (c.o.quiet)
+		c.o.log_fd = -1;
+	struct build_result res;
+	r = build_run(&c.o, &res, &err);
+	char ds[DIGEST_MAX_STRING];
+	if (r == 0) {
+		if (!c.o.quiet)
+			progress_message(p, "writing image %s done (%u steps, %u cached)",
+					 digest_format(&res.manifest, ds), res.steps, res.cached);
+	}
+	progress_free(p);
+	build_cli_release(&c);
+	if (r < 0)
+		return bale_fail(err);
+	printf("%s\n", digest_format(&res.config, ds));
+	return BALE_EXIT_OK;
+}
+
+const struct bale_command cmd_build = {
+	.name = "build",
+	.summary = "build an image from a Containerfile, rootless and daemonless",
+	.usage =
+		"usage: bale build [OPTIONS] CONTEXT\n"
+		"\n"
+		"Build the Containerfile (or Dockerfile) of CONTEXT into an image of the\n"
+		"local store, as `docker build` would. CONTEXT is a directory, `-` (a tar\n"
+		"stream on stdin), or a git URL (https://host/repo.git#ref:subdir,\n"
+		"file:///path/repo#ref). Prints the image id (config digest) on stdout.\n"
+		"\n"
+		"Options:\n"
+		"  -f, --file FILE|-           the Containerfile (default CONTEXT/Containerfile,\n"
+		"                              then CONTEXT/Dockerfile)\n"
+		"  -t, --tag NAME:TAG          tag the image (repeatable)\n"
+		"  --build-arg K[=V]           set a build argument (K alone: from the environment)\n"
+		"  --target STAGE              build up to this stage\n"
+		"  --no-cache                  do not use the build cache\n"
+		"  --pull                      always pull base images\n"
+		"  --network host|none         the network of RUN steps (default host)\n"
+		"  --format oci|docker         manifest media types (default oci)\n"
+		"  --compression zstd|gzip|none  layer compression (default gzip)\n"
+		"  --label K=V                 add a label to the image (repeatable)\n"
+		"  --secret id=ID,src=PATH     a secret for RUN --mount=type=secret\n"
+		"  -o, --output type=T,dest=D  also write the image: oci (layout dir),\n"
+		"                              oci-archive, docker-archive, local (rootfs dir)\n"
+		"  --push                      push every -t name after the build\n"
+		"  --iidfile FILE              write the image id to FILE\n"
+		"  --progress auto|tty|plain|json  step output (default auto)\n"
+		"  -q, --quiet                 print only the image id\n"
+		"  --source-date-epoch N       reproducible timestamps (default $SOURCE_DATE_EPOCH)\n",
+	.run = run_build,
+};

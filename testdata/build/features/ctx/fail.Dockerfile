@@ -1,0 +1,3 @@
+FROM @BASE@
+RUN echo ok
+RUN echo failing; exit 3

@@ -1,0 +1,5 @@
+FROM @BASE@
+COPY --parents src/a/b/one.txt src/c/two.txt /p/
+COPY --parents ./src/./a/b/one.txt /pivot/
+COPY --exclude=*.log src/a /excl/
+COPY --link file.txt /linked/
