@@ -3,9 +3,13 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "common/error.h"
 
@@ -239,6 +243,55 @@ int str_to_uint(const char *s, unsigned int max, unsigned int *out)
 	if (v > max)
 		return ERR_RANGE;
 	*out = (unsigned int)v;
+	return 0;
+}
+
+/* ".NAME.tmp-XXXXXXXXXXXXXXXX" in path's directory, NAME being path's last
+ * component. Caller frees. */
+static char *atomic_temp_name(const char *path)
+{
+	uint64_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash != NULL ? (int)(slash - path + 1) : 0;
+	return xasprintf("%.*s.%s.tmp-%016llx", dirlen, path, path + dirlen,
+			 (unsigned long long)rnd);
+}
+
+int file_write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+		      struct err **err)
+{
+	cleanup_free char *tmp = NULL;
+	int fd = -1;
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		free(tmp);
+		tmp = atomic_temp_name(path);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return err_sys(err, err_code_from_errno(errno), errno, "cannot write '%s'", path);
+	int r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return err_sys(err, err_code_from_errno(-r), -r, "cannot write '%s'", path);
+	}
+	/* The rename is durable only once the directory is. */
+	const char *slash = strrchr(path, '/');
+	cleanup_free char *dir = slash != NULL ? xstrndup(path, (size_t)(slash - path + 1)) : NULL;
+	cleanup_close int dfd = openat(dirfd, dir != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		fsync(dfd);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -114,6 +115,16 @@ char **str_split(const char *s, char sep);
 int str_to_u64(const char *s, uint64_t *out);
 int str_to_i64(const char *s, int64_t *out);
 int str_to_uint(const char *s, unsigned int max, unsigned int *out);
+
+/* Replace the file `path` (relative to dirfd, or AT_FDCWD) with data,
+ * atomically: a temp file with a unique name beside it, fsync, rename over
+ * path, fsync of the directory. Readers see the old content or the new, never
+ * a mix; a crash leaves at most a ".NAME.tmp-*" file behind. mode is the new
+ * file's mode (not masked by the umask). Returns 0 or a negative err_code
+ * from errno with path in the message. */
+struct err;
+int file_write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+		      struct err **err);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
 int write_all(int fd, const void *buf, size_t n);

@@ -308,25 +308,8 @@ static int config_save(const json_t *cfg, const char *path, struct err **err)
 	cleanup_free char *text = json_dumps(cfg, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		return err_set(err, ERR_INVALID, "cannot serialize '%s'", path);
-	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(err, err_code_from_errno(errno), errno, "cannot write '%s'", path);
-	int r = fchmod(fd, 0600) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, text, strlen(text));
-	if (r == 0)
-		r = write_all(fd, "\n", 1);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return err_sys(err, err_code_from_errno(-r), -r, "cannot write '%s'", path);
-	}
-	return 0;
+	cleanup_free char *line = xasprintf("%s\n", text);
+	return file_write_atomic(AT_FDCWD, path, line, strlen(line), 0600, err);
 }
 
 static int helper_store(const char *name, const char *key, const char *user, const char *pass,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/util.h"
@@ -96,8 +97,50 @@ static void test_io(void)
 	is_int(write_all(-1, "x", 1), -EBADF, "write_all returns -errno");
 }
 
+static void test_write_atomic(void)
+{
+	char dir[] = "/tmp/bale-test-atomic-XXXXXX";
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct err *err = NULL;
+
+	is_int(file_write_atomic(dfd, "f.json", "{}", 2, 0600, &err), 0, "write a new file");
+	is_int(file_write_atomic(dfd, "f.json", "[1]", 3, 0640, &err), 0, "replace it");
+	char got[8] = { 0 };
+	int fd = openat(dfd, "f.json", O_RDONLY | O_CLOEXEC);
+	is_int(read_full(fd, got, sizeof(got) - 1), 3, "the new content is there");
+	is_str(got, "[1]", "whole");
+	struct stat st;
+	fstat(fd, &st);
+	is_int(st.st_mode & 07777, 0640, "with the mode asked, whatever the umask");
+	close(fd);
+
+	DIR *d = fdopendir(dup(dfd));
+	int entries = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		entries += e->d_name[0] != '.' || str_has_prefix(e->d_name, ".f.json");
+	closedir(d);
+	is_int(entries, 1, "no temp file is left beside it");
+
+	mkdirat(dfd, "sub", 0755);
+	is_int(file_write_atomic(dfd, "sub/g", "x", 1, 0644, &err), 0, "a path with a directory");
+	ok(faccessat(dfd, "sub/g", F_OK, 0) == 0, "lands in that directory");
+
+	int rc = file_write_atomic(dfd, "missing/g", "x", 1, 0644, &err);
+	is_int(rc, ERR_NOTFOUND, "a missing directory is NOTFOUND");
+	like(err_msg(err), "cannot write 'missing/g'", "naming the path");
+	err_free(err);
+
+	unlinkat(dfd, "sub/g", 0);
+	unlinkat(dfd, "sub", AT_REMOVEDIR);
+	unlinkat(dfd, "f.json", 0);
+	close(dfd);
+	rmdir(dir);
+}
+
 int main(void)
 {
+	test_write_atomic();
 	test_numbers();
 	test_strings();
 	test_steal();
