@@ -140,7 +140,12 @@ if command -v git >/dev/null; then
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	(cd "$T_TMP/cctx" && exec python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1) &
 	srv=$!
-	sleep 1
+	# python's start-up takes seconds on a loaded machine: wait for it.
+	i=0
+	while [ "$i" -lt 100 ] && ! curl -fs -o /dev/null "http://127.0.0.1:$port/file.txt"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	sum=sha256:$(sha256sum "$T_TMP/cctx/file.txt" | cut -d' ' -f1)
 	run "$BALE" build -q --network none -f "$(df add)" --build-arg "URL=http://127.0.0.1:$port/file.txt" \
 		--build-arg "SUM=$sum" --build-arg "GITURL=file://$T_TMP/repo#main" \
