@@ -243,12 +243,32 @@ static void put_go_quoted(struct out *o, const char *s)
 		cf_go_quote(o->b, s, strlen(s));
 }
 
+/* The keyword as strings.ToLower gives it: a byte that is not valid UTF-8
+ * becomes U+FFFD (only an unknown ONBUILD trigger can hold one). Letters
+ * outside ASCII keep their case. */
+static void put_keyword(struct out *o, const char *kw)
+{
+	struct buf b;
+	buf_init(&b, (size_t)-1 / 2);
+	size_t n = strlen(kw);
+	for (size_t i = 0; i < n;) {
+		size_t w;
+		int32_t r = cf_utf8_decode(kw + i, n - i, &w);
+		if (r == CF_RUNE_ERROR && w == 1)
+			buf_addstr(&b, "\xEF\xBF\xBD", NULL);
+		else if (r >= 'A' && r <= 'Z')
+			buf_addch(&b, (char)(r + 32), NULL);
+		else
+			buf_add(&b, kw + i, w, NULL);
+		i += w;
+	}
+	put(o, buf_str(&b));
+	buf_release(&b);
+}
+
 static void dump_node(struct out *o, const struct cf_instruction *ins)
 {
-	cleanup_free char *kw = xstrdup(ins->keyword);
-	for (char *c = kw; *c; c++)
-		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-	put(o, kw);
+	put_keyword(o, ins->keyword);
 	if (ins->nflags > 0) {
 		put(o, " [");
 		for (size_t i = 0; i < ins->nflags; i++) {

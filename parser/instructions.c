@@ -392,59 +392,77 @@ void cf_mount_release(struct cf_mount *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* One CSV record (encoding/csv rules: quoted fields, "" inside quotes). */
-static int csv_fields(const char *s, struct cf_strs *out, struct err **err)
+/* One CSV record as tonistiigi/go-csvvalue reads it (encoding/csv rules:
+ * quoted fields, "" inside quotes; a trailing newline is allowed; an empty
+ * record is io.EOF), with the same messages and columns. `what` names the
+ * flag in the message ("mounts", "devices"). */
+static int csv_error(struct err **err, const char *what, size_t off, const char *why)
 {
-	if (*s == '\0')
-		return 0;
+	return err_set(err, ERR_INVALID, "failed to parse csv %s: parse error on line 1, column %zu: %s", what,
+		       off + 1, why);
+}
+
+static int csv_fields(const char *s, const char *what, struct cf_strs *out, struct err **err)
+{
+	static const char quote_err[] = "extraneous or missing \" in quoted-field";
+	size_t n = strlen(s);
+	if (n > 0 && s[n - 1] == '\n')
+		n -= n > 1 && s[n - 2] == '\r' ? 2 : 1;
+	if (n == 0)
+		return err_set(err, ERR_INVALID, "failed to parse csv %s: EOF", what);
 	struct buf f;
 	buf_init(&f, (size_t)-1 / 2);
-	const char *p = s;
+	size_t pos = 0;
+	int rc = 0;
 	for (;;) {
 		buf_reset(&f);
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '\0') {
-					buf_release(&f);
-					return err_set(err, ERR_INVALID,
-						       "failed to parse csv mounts: parse error on line 1, column %zu: extraneous or missing \" in quoted-field",
-						       (size_t)(p - s) + 1);
-				}
-				if (*p == '"' && p[1] == '"') {
-					buf_addch(&f, '"', NULL);
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else {
-					buf_addch(&f, *p++, NULL);
-				}
+		if (pos == n || s[pos] != '"') {
+			size_t e = pos;
+			while (e < n && s[e] != ',')
+				e++;
+			const char *q = memchr(s + pos, '"', e - pos);
+			if (q != NULL) {
+				rc = csv_error(err, what, (size_t)(q - s), "bare \" in non-quoted-field");
+				break;
 			}
-			if (*p != ',' && *p != '\0') {
-				buf_release(&f);
-				return err_set(err, ERR_INVALID,
-					       "failed to parse csv mounts: parse error on line 1, column %zu: extraneous or missing \" in quoted-field",
-					       (size_t)(p - s) + 1);
+			cf_strs_pushn(out, s + pos, e - pos);
+			if (e == n)
+				break;
+			pos = e + 1;
+			continue;
+		}
+		pos++; /* the opening quote */
+		bool next_field = false;
+		for (;;) {
+			const char *q = memchr(s + pos, '"', n - pos);
+			if (q == NULL) {
+				rc = csv_error(err, what, pos, quote_err);
+				break;
 			}
-		} else {
-			while (*p != ',' && *p != '\0') {
-				if (*p == '"') {
-					buf_release(&f);
-					return err_set(err, ERR_INVALID,
-						       "failed to parse csv mounts: parse error on line 1, column %zu: bare \" in non-quoted-field",
-						       (size_t)(p - s) + 1);
-				}
-				buf_addch(&f, *p++, NULL);
+			buf_add(&f, s + pos, (size_t)(q - (s + pos)), NULL);
+			pos = (size_t)(q - s) + 1;
+			if (pos < n && s[pos] == '"') {
+				buf_addch(&f, '"', NULL);
+				pos++;
+			} else if (pos < n && s[pos] == ',') {
+				pos++;
+				next_field = true;
+				break;
+			} else if (pos == n) {
+				break;
+			} else {
+				rc = csv_error(err, what, pos - 1, quote_err);
+				break;
 			}
 		}
-		cf_strs_pushn(out, buf_str(&f), f.len);
-		if (*p == '\0')
+		if (rc < 0)
 			break;
-		p++;
+		cf_strs_pushn(out, buf_str(&f), f.len);
+		if (!next_field)
+			break;
 	}
 	buf_release(&f);
-	return 0;
+	return rc;
 }
 
 static void set_str(char **dst, const char *v)
@@ -624,7 +642,7 @@ int cf_mount_parse(const char *value, cf_word_expander expand, void *ctx, struct
 {
 	memset(m, 0, sizeof(*m));
 	struct cf_strs fields = { 0 };
-	int rc = csv_fields(value, &fields, err);
+	int rc = csv_fields(value, "mounts", &fields, err);
 	/* Without an expander a value that expansion could change is judged
 	 * at build time, as BuildKit does; plain values are judged now. */
 	bool defer = expand == NULL && strpbrk(value, "$\\'\"`") != NULL;
@@ -634,6 +652,54 @@ int cf_mount_parse(const char *value, cf_word_expander expand, void *ctx, struct
 	free(fields.v);
 	if (rc < 0)
 		cf_mount_release(m);
+	return rc;
+}
+
+/* ------------------------------------------------------------ --device */
+
+/* BuildKit's ParseDevice, which runs at parse time on the raw value: a
+ * bare first field is the name, `required` alone or required=BOOL, name=X.
+ * *name is the name so far ("" for none). */
+static int device_field(const char *field, const char **name, struct err **err)
+{
+	static const char *const keys[] = { "name", "required" };
+	const char *eq = strchr(field, '=');
+	cleanup_free char *key = xstrndup(field, eq ? (size_t)(eq - field) : strlen(field));
+	for (char *c = key; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	bool b;
+	if (strcmp(key, "required") == 0) {
+		if (eq != NULL && !go_parse_bool(eq + 1, &b))
+			return err_set(err, ERR_INVALID, "invalid value for %s: %s", key, eq + 1);
+		return 0;
+	}
+	if (eq != NULL && strcmp(key, "name") == 0) {
+		if (**name != '\0')
+			return err_set(err, ERR_INVALID, "device name already set to %s", *name);
+		*name = eq + 1;
+		return 0;
+	}
+	if (**name == '\0') {
+		*name = field;
+		return 0;
+	}
+	if (eq == NULL)
+		return err_set(err, ERR_INVALID, "invalid field '%s' must be a key=value pair", field);
+	const char *s = suggest(key, keys, ARRAY_SIZE(keys), false);
+	if (s != NULL)
+		return err_set(err, ERR_INVALID, "unexpected key '%s' in '%s' (did you mean %s?)", key, field, s);
+	return err_set(err, ERR_INVALID, "unexpected key '%s' in '%s'", key, field);
+}
+
+static int device_check(const char *value, struct err **err)
+{
+	struct cf_strs fields = { 0 };
+	int rc = csv_fields(value, "devices", &fields, err);
+	const char *name = "";
+	for (size_t i = 0; rc == 0 && i < fields.n; i++)
+		rc = device_field(fields.v[i], &name, err);
+	cf_strs_clear(&fields);
+	free(fields.v);
 	return rc;
 }
 
@@ -719,6 +785,15 @@ static int check_run(const struct cf_instruction *ins, struct err **err)
 {
 	struct flag_vals v;
 	int rc = parse_flags(ins, run_flags, &v, err);
+	/* BuildKit's post-parse hooks run in this order: devices, mounts,
+	 * network, security. */
+	for (size_t i = 0; rc == 0 && i < ins->nflags; i++) {
+		const char *a = ins->flags[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strncmp(a, "--device=", 9) == 0)
+			rc = device_check(a + 9, err);
+	}
 	for (size_t i = 0; rc == 0 && i < ins->nflags; i++) {
 		const char *a = ins->flags[i];
 		if (strcmp(a, "--") == 0)
@@ -969,7 +1044,8 @@ int cf_build_stages(struct cf_file *f)
 				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
 		}
 		const char *plat = cf_instruction_flag(ins, "platform");
-		st->platform = plat ? cf_arena_strdup(f->arena, plat) : NULL;
+		/* BuildKit's Stage.Platform is a string: "" means none. */
+		st->platform = plat && *plat ? cf_arena_strdup(f->arena, plat) : NULL;
 		st->first_line = ins->line;
 		st->last_line = ins->end_line;
 		st->first = i;

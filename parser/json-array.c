@@ -192,7 +192,7 @@ static unsigned hex4(const char *p)
 
 /* Decode an already validated string literal at s (opening quote) the way
  * Go's unquote does: lone surrogates and invalid UTF-8 become U+FFFD. */
-static char *decode_string(const char *s, size_t n, size_t *consumed)
+static char *decode_string(const char *s, size_t n, size_t *consumed, bool *nul)
 {
 	struct buf b;
 	buf_init(&b, (size_t)-1 / 2);
@@ -227,6 +227,8 @@ static char *decode_string(const char *s, size_t n, size_t *consumed)
 					i += 6;
 				}
 			}
+			if (r == 0)
+				*nul = true;
 			cf_utf8_add(&b, (int32_t)r, NULL); /* lone surrogates: U+FFFD */
 			continue;
 		}
@@ -262,6 +264,7 @@ enum cf_json_result cf_json_string_array(const char *s, size_t n, char ***out, s
 	/* Valid JSON (so no raw control bytes, and every string closed): walk
 	 * the top-level elements. */
 	size_t cap = 8, cnt = 0;
+	bool nul = false;
 	char **v = xcalloc(cap, sizeof(char *));
 	struct jscan k = { .s = s, .n = n, .pos = 0 };
 	skip_ws(&k);
@@ -275,7 +278,7 @@ enum cf_json_result cf_json_string_array(const char *s, size_t n, char ***out, s
 			return CF_JSON_NOT_STRINGS;
 		}
 		size_t used;
-		char *str = decode_string(s + k.pos, n - k.pos, &used);
+		char *str = decode_string(s + k.pos, n - k.pos, &used, &nul);
 		k.pos += used;
 		if (cnt + 2 > cap) {
 			cap *= 2;
@@ -286,6 +289,10 @@ enum cf_json_result cf_json_string_array(const char *s, size_t n, char ***out, s
 		skip_ws(&k);
 		if (s[k.pos] == ',')
 			k.pos++;
+	}
+	if (nul) {
+		strv_free(v);
+		return CF_JSON_NUL;
 	}
 	*out = v;
 	*nout = cnt;

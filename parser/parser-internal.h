@@ -59,12 +59,16 @@ char *cf_go_quote_str(const char *s);
 /* Decode a JSON array of strings the way BuildKit's parseJSON does with Go's
  * encoding/json: the whole text must be valid JSON (else CF_JSON_NOT_JSON,
  * and the caller falls back to shell form); an array holding anything but
- * strings is CF_JSON_NOT_STRINGS (an error for the user). On CF_JSON_OK the
- * caller owns *out (NULL-terminated) and *n is its length. */
+ * strings is CF_JSON_NOT_STRINGS (an error for the user). A string holding
+ * \u0000 is CF_JSON_NUL: BuildKit keeps the NUL, which no exec argument,
+ * path or C string can carry, so bale refuses it as it refuses NUL bytes.
+ * On CF_JSON_OK the caller owns *out (NULL-terminated) and *n is its
+ * length. */
 enum cf_json_result {
 	CF_JSON_OK = 0,
 	CF_JSON_NOT_JSON = 1,
 	CF_JSON_NOT_STRINGS = 2,
+	CF_JSON_NUL = 3,
 };
 enum cf_json_result cf_json_string_array(const char *s, size_t n, char ***out, size_t *nout);
 

@@ -278,32 +278,27 @@ static void add_directive(struct parser *p, const char *k, const char *v, size_t
 	d->line = line;
 }
 
-/* BuildKit's DirectiveParser.ParseLine: `#` then name=value with name one of
- * syntax, escape, check; anything else ends the directive section. */
-static int directive_line(struct parser *p, const char *s, size_t n)
+static const char *const directive_names[] = { "syntax", "escape", "check" };
+
+/* The match of BuildKit's DirectiveParser.ParseLine on one line (newline
+ * already trimmed): `#`, Go spaces, then ^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$
+ * with the name one of directive_names. Returns the name's index and the
+ * value in s[*vs..*ve), or -1 when the line is not a directive. */
+static int directive_match(const char *s, size_t n, size_t *vs_out, size_t *ve_out)
 {
-	static const char *const names[] = { "syntax", "escape", "check" };
-	if (p->dp.done)
-		return 0;
-	if (n == 0 || s[0] != '#') {
-		p->dp.done = true;
-		return 0;
-	}
+	if (n == 0 || s[0] != '#')
+		return -1;
 	size_t i = 1 + cf_trim_left(s + 1, n - 1);
 	size_t ks = i;
-	if (i >= n || !is_alpha(s[i])) {
-		p->dp.done = true;
-		return 0;
-	}
+	if (i >= n || !is_alpha(s[i]))
+		return -1;
 	while (i < n && (is_alpha(s[i]) || (s[i] >= '0' && s[i] <= '9')))
 		i++;
 	size_t ke = i;
 	while (i < n && is_re_space(s[i]))
 		i++;
-	if (i >= n || s[i] != '=') {
-		p->dp.done = true;
-		return 0;
-	}
+	if (i >= n || s[i] != '=')
+		return -1;
 	i++;
 	size_t vs = i;
 	while (vs < n && is_re_space(s[vs]))
@@ -313,34 +308,153 @@ static int directive_line(struct parser *p, const char *s, size_t n)
 		ve--;
 	if (ve == vs) {
 		/* `.+?` needs a character: it takes the last blank, if any. */
-		if (n == i) {
-			p->dp.done = true;
-			return 0;
-		}
+		if (n == i)
+			return -1;
 		vs = n - 1;
 		ve = n;
 	}
 	char key[16];
 	size_t kl = ke - ks;
-	int which = -1;
-	if (kl < sizeof(key)) {
-		for (size_t k = 0; k < kl; k++)
-			key[k] = (char)(s[ks + k] | 0x20);
-		key[kl] = '\0';
-		for (int k = 0; k < 3; k++)
-			if (strcmp(key, names[k]) == 0)
-				which = k;
-	}
+	if (kl >= sizeof(key))
+		return -1;
+	for (size_t k = 0; k < kl; k++)
+		key[k] = (char)(s[ks + k] | 0x20);
+	key[kl] = '\0';
+	for (int k = 0; k < (int)ARRAY_SIZE(directive_names); k++)
+		if (strcmp(key, directive_names[k]) == 0) {
+			*vs_out = vs;
+			*ve_out = ve;
+			return k;
+		}
+	return -1;
+}
+
+/* BuildKit's DirectiveParser.ParseLine as parser.Parse drives it: anything
+ * that is not a directive ends the directive section. */
+static int directive_line(struct parser *p, const char *s, size_t n)
+{
+	if (p->dp.done)
+		return 0;
+	size_t vs = 0, ve = 0;
+	int which = directive_match(s, n, &vs, &ve);
 	if (which < 0) {
 		p->dp.done = true;
 		return 0;
 	}
 	if (p->dp.seen[which])
-		return perr(p, p->lineno, 1, "only one %s parser directive can be used", names[which]);
+		return perr(p, p->lineno, 1, "only one %s parser directive can be used", directive_names[which]);
 	p->dp.seen[which] = true;
 	if (which == 1 && set_escape(p, s + vs, ve - vs, p->lineno) < 0)
 		return ERR_INVALID;
-	add_directive(p, names[which], s + vs, ve - vs, p->lineno);
+	add_directive(p, directive_names[which], s + vs, ve - vs, p->lineno);
+	return 0;
+}
+
+static bool go_bool_word(const char *s, size_t n)
+{
+	static const char *const words[] = { "1", "t", "T", "TRUE", "true", "True",
+					     "0", "f", "F", "FALSE", "false", "False" };
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strlen(words[i]) == n && memcmp(words[i], s, n) == 0)
+			return true;
+	return false;
+}
+
+/* "invalid check option %q" */
+static int check_option_invalid(struct parser *p, unsigned int line, const char *a, size_t an)
+{
+	cleanup_free char *qa = xstrndup(a, an);
+	cleanup_free char *ga = cf_go_quote_str(qa);
+	return perr(p, line, 1, "failed to parse check options: invalid check option %s", ga);
+}
+
+/* One key=value option of linter.ParseLintOptions. */
+static int check_option(struct parser *p, const char *o, size_t n, unsigned int line)
+{
+	const char *eq = memchr(o, '=', n);
+	if (eq == NULL)
+		return check_option_invalid(p, line, o, n);
+	size_t ks = cf_trim_left(o, (size_t)(eq - o));
+	size_t kl = cf_trim_right(o + ks, (size_t)(eq - o) - ks);
+	const char *k = o + ks;
+	if ((kl == 4 && memcmp(k, "skip", 4) == 0) || (kl == 12 && memcmp(k, "experimental", 12) == 0))
+		return 0;
+	if (kl == 5 && memcmp(k, "error", 5) == 0) {
+		const char *v = eq + 1;
+		size_t vn = n - (size_t)(v - o);
+		size_t vs = cf_trim_left(v, vn);
+		size_t vl = cf_trim_right(v + vs, vn - vs);
+		if (go_bool_word(v + vs, vl))
+			return 0;
+		cleanup_free char *qo = xstrndup(o, n);
+		cleanup_free char *go = cf_go_quote_str(qo);
+		cleanup_free char *qb = xstrndup(v + vs, vl);
+		cleanup_free char *gb = cf_go_quote_str(qb);
+		return perr(p, line, 1,
+			    "failed to parse check options: failed to parse check option %s: strconv.ParseBool: parsing %s: invalid syntax",
+			    go, gb);
+	}
+	return check_option_invalid(p, line, k, kl);
+}
+
+/* linter.ParseLintOptions on the `# check=` value: trimmed, split in at
+ * most three on ';' (the last part keeps any further ';'), each part a
+ * key=value with key skip, experimental (any value) or error (a Go bool).
+ * Returns 0, or ERR_INVALID with BuildKit's message. */
+static int check_options(struct parser *p, const char *v, size_t n, unsigned int line)
+{
+	size_t a = cf_trim_left(v, n);
+	v += a;
+	n = cf_trim_right(v, n - a);
+	if (n == 0)
+		return 0;
+	for (int part = 0;; part++) {
+		const char *semi = part < 2 ? memchr(v, ';', n) : NULL;
+		size_t pl = semi ? (size_t)(semi - v) : n;
+		int rc = check_option(p, v, pl, line);
+		if (rc < 0 || semi == NULL)
+			return rc;
+		v = semi + 1;
+		n -= pl + 1;
+	}
+}
+
+/* The `# check=` directive as BuildKit's frontend reads it before parsing
+ * (parser.ParseDirective): a UTF-8 BOM and a first `#!` line are skipped,
+ * lines are not left-trimmed, and the value is cut at its first space.
+ * A value linter.ParseLintOptions refuses fails the build. */
+static int check_directive(struct parser *p)
+{
+	const char *s = p->data;
+	size_t n = p->len;
+	unsigned int line = 0;
+	bool seen[ARRAY_SIZE(directive_names)] = { false };
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3, n -= 3;
+	if (n >= 2 && s[0] == '#' && s[1] == '!') {
+		const char *nl = memchr(s, '\n', n);
+		size_t l = nl ? (size_t)(nl - s) + 1 : n;
+		s += l, n -= l, line++;
+	}
+	while (n > 0) {
+		const char *nl = memchr(s, '\n', n);
+		size_t l = nl ? (size_t)(nl - s) : n;
+		size_t t = l > 0 && s[l - 1] == '\r' ? l - 1 : l;
+		line++;
+		size_t vs = 0, ve = 0;
+		int which = directive_match(s, t, &vs, &ve);
+		if (which < 0 || seen[which])
+			return 0; /* ParseAll stops; a repeat is parse.Parse's error */
+		seen[which] = true;
+		if (which == 2) {
+			const char *sp = memchr(s + vs, ' ', ve - vs);
+			size_t vl = sp ? (size_t)(sp - (s + vs)) : ve - vs;
+			return check_options(p, s + vs, vl, line);
+		}
+		if (nl == NULL)
+			break;
+		s += l + 1, n -= l + 1;
+	}
 	return 0;
 }
 
@@ -387,10 +501,22 @@ static void word_add(struct word *w, const char *s, size_t n)
 	w->len += n;
 }
 
+/* parseWords decodes runes and writes them back (WriteRune), so a byte
+ * that is not valid UTF-8 comes out as U+FFFD: `ENV a=\xff` gives a the
+ * value "\uFFFD" in BuildKit, and here. */
+static void word_add_rune(struct word *w, const char *s, size_t width, int32_t ch)
+{
+	if (ch == CF_RUNE_ERROR && width == 1)
+		word_add(w, "\xEF\xBF\xBD", 3);
+	else
+		word_add(w, s, width);
+}
+
 static void parse_words(const char *s, size_t n, char esc, struct cf_strs *out)
 {
 	enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
-	struct word w = { .data = xmalloc(n + 1), .len = 0 };
+	/* An invalid byte grows to three (word_add_rune). */
+	struct word w = { .data = xmalloc(3 * n + 1), .len = 0 };
 	int32_t quote = 0;
 	bool blank_ok = false;
 	size_t width = 0;
@@ -430,9 +556,9 @@ static void parse_words(const char *s, size_t n, char esc, struct cf_strs *out)
 					continue; /* an escape at the very end is dropped */
 				word_add(&w, s + pos, width);
 				pos += width;
-				cf_utf8_decode(s + pos, n - pos, &width);
+				ch = cf_utf8_decode(s + pos, n - pos, &width);
 			}
-			word_add(&w, s + pos, width);
+			word_add_rune(&w, s + pos, width, ch);
 			continue;
 		}
 		/* IN_QUOTE */
@@ -445,9 +571,9 @@ static void parse_words(const char *s, size_t n, char esc, struct cf_strs *out)
 			}
 			word_add(&w, s + pos, width);
 			pos += width;
-			cf_utf8_decode(s + pos, n - pos, &width);
+			ch = cf_utf8_decode(s + pos, n - pos, &width);
 		}
-		word_add(&w, s + pos, width);
+		word_add_rune(&w, s + pos, width, ch);
 	}
 	free(w.data);
 }
@@ -471,13 +597,28 @@ static void split_ws(const char *s, size_t n, struct cf_strs *out)
 	}
 }
 
+/* BuildKit's flag loop reads bytes but appends each one as a rune
+ * (WriteRune(rune(line[pos]))), so a byte >= 0x80 comes out as the UTF-8
+ * of U+0080..U+00FF: `--chown=josé` yields "--chown=josÃ©". docker build
+ * users get that value, so bale keeps it too. */
+static void flag_add_byte(struct word *w, unsigned char ch)
+{
+	if (ch < 0x80) {
+		w->data[w->len++] = (char)ch;
+		return;
+	}
+	w->data[w->len++] = (char)(0xC0 | (ch >> 6));
+	w->data[w->len++] = (char)(0x80 | (ch & 0x3F));
+}
+
 /* extractBuilderFlags: leading --words, with quotes and escapes processed;
  * returns the offset where the arguments start. Byte-wise like BuildKit's
  * loop, so bytes 0x85 and 0xA0 count as blanks here. */
 static size_t extract_flags(const char *s, size_t n, char esc, struct cf_strs *flags)
 {
 	enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
-	struct word w = { .data = xmalloc(n + 1), .len = 0 };
+	/* Each byte yields at most two (flag_add_byte). */
+	struct word w = { .data = xmalloc(2 * n + 1), .len = 0 };
 	char quote = 0;
 	bool blank_ok = false;
 	size_t rest = n;
@@ -524,7 +665,7 @@ static size_t extract_flags(const char *s, size_t n, char esc, struct cf_strs *f
 				pos++;
 				ch = (unsigned char)s[pos];
 			}
-			w.data[w.len++] = (char)ch;
+			flag_add_byte(&w, ch);
 			continue;
 		}
 		if (ch == (unsigned char)quote) {
@@ -539,7 +680,7 @@ static size_t extract_flags(const char *s, size_t n, char esc, struct cf_strs *f
 			pos++;
 			ch = (unsigned char)s[pos];
 		}
-		w.data[w.len++] = (char)ch;
+		flag_add_byte(&w, ch);
 	}
 out:
 	free(w.data);
@@ -566,6 +707,8 @@ static int json_args(struct parser *p, const char *s, size_t n, bool *json, unsi
 	if (r == CF_JSON_NOT_STRINGS)
 		return perr(p, line, col,
 			    "when using JSON array syntax, arrays must be comprised of strings only");
+	if (r == CF_JSON_NUL)
+		return perr(p, line, col, "invalid NUL character (\\u0000) in JSON array");
 	if (r == CF_JSON_NOT_JSON)
 		return 1;
 	for (size_t i = 0; i < cnt; i++)
@@ -700,6 +843,9 @@ static int parse_args(struct parser *p, struct cf_instruction *ins, const char *
 		return parse_node(p, s, n, t, col, depth + 1);
 	}
 	case CF_UNKNOWN:
+		/* BuildKit's parseIgnore drops the arguments and leaves one
+		 * empty node: an ONBUILD trigger dumps as (foo ""). */
+		cf_strs_pushn(&p->args, "", 0);
 		break;
 	}
 	if (rc < 0)
@@ -999,19 +1145,33 @@ static int parse_one(struct parser *p, const char *s, size_t n)
 	return 0;
 }
 
-static int check_nul(struct parser *p)
+/* BuildKit reads the file with a bufio.Scanner whose buffer stops at 64 KiB:
+ * a line longer than that (newline excluded) fails the build. */
+#define CF_MAX_PHYSICAL_LINE 65535u
+
+/* The checks on raw bytes: NUL bytes (bale refuses them; BuildKit would
+ * carry them into arguments) and over-long physical lines. */
+static int check_bytes(struct parser *p)
 {
 	const char *z = memchr(p->data, '\0', p->len);
-	if (z == NULL)
-		return 0;
+	size_t upto = z ? (size_t)(z - p->data) : p->len;
 	unsigned int line = 1;
 	const char *ls = p->data;
-	for (const char *c = p->data; c < z; c++)
-		if (*c == '\n') {
-			line++;
-			ls = c + 1;
-		}
-	return perr(p, line, (unsigned int)(z - ls) + 1, "invalid NUL byte");
+	for (;;) {
+		size_t left = (size_t)(p->data + upto - ls);
+		const char *nl = memchr(ls, '\n', left);
+		size_t l = nl ? (size_t)(nl - ls) : left;
+		if (l > CF_MAX_PHYSICAL_LINE)
+			return perr(p, line, 1, "dockerfile line greater than max allowed size of %u",
+				    CF_MAX_PHYSICAL_LINE);
+		if (nl == NULL)
+			break;
+		ls = nl + 1;
+		line++;
+	}
+	if (z != NULL)
+		return perr(p, line, (unsigned int)(z - ls) + 1, "invalid NUL byte");
+	return 0;
 }
 
 void cf_file_free(struct cf_file *f)
@@ -1030,7 +1190,9 @@ static int parse_all(struct parser *p)
 {
 	const char *s;
 	size_t n;
-	int rc = check_nul(p);
+	int rc = check_bytes(p);
+	if (rc == 0)
+		rc = check_directive(p);
 	while (rc >= 0 && next_line(p, &s, &n))
 		rc = parse_one(p, s, n);
 	if (rc < 0)
@@ -1070,6 +1232,12 @@ int cf_parse(const char *data, size_t len, const char *name, struct cf_file **ou
 	}
 	if (rc == 0)
 		rc = cf_build_stages(f);
+	if (rc == 0 && f->nstages == 0) {
+		/* Only global ARGs: BuildKit's frontend refuses to build it. */
+		const struct cf_instruction *ins = &f->instructions[0];
+		rc = err_set(err, ERR_INVALID, "%s:%u:%u: dockerfile contains no stages to build", name,
+			     ins->line, ins->col);
+	}
 	if (rc < 0) {
 		cf_file_free(f);
 		return rc;

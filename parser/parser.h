@@ -90,7 +90,8 @@ struct cf_stage {
 	size_t index;
 	char *name;     /* lower-cased `AS name`, or NULL */
 	char *base;     /* the image word as written (not expanded) */
-	char *platform; /* --platform value as written, or NULL */
+	char *platform; /* --platform value as written; NULL when absent or
+			 * empty (BuildKit treats "" as unset) */
 	unsigned int first_line, last_line;
 	size_t first;   /* index of its FROM in instructions */
 	size_t count;   /* instructions in the stage, FROM included */
@@ -109,8 +110,10 @@ struct cf_file {
 /* Parse a whole Containerfile held in data[0..len). `name` is used in error
  * messages ("Containerfile:3:1: ..."). On success *out is a new tree the
  * caller frees with cf_file_free(). Errors: ERR_INVALID for anything
- * BuildKit would refuse (the message carries name:line:col), ERR_TOOBIG
- * past BALE_MAX_CONTAINERFILE or BALE_MAX_LINE. */
+ * BuildKit's frontend would refuse before building (parse errors, a bad
+ * `# check=` directive, a physical line over 65535 bytes, no FROM at all),
+ * plus NUL bytes; the message carries name:line:col. ERR_TOOBIG past
+ * BALE_MAX_CONTAINERFILE or a logical line past BALE_MAX_LINE. */
 int cf_parse(const char *data, size_t len, const char *name, struct cf_file **out, struct err **err);
 
 /* cf_parse() on a file read whole; "-" reads stdin. Adds ERR_NOTFOUND,

@@ -172,21 +172,13 @@ size_t cf_trim_right(const char *s, size_t n)
 	return n;
 }
 
-/* unicode.IsPrint, close enough for messages: controls, the C1 range, soft
- * hyphen-like format characters and line/paragraph separators are not. */
+/* unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the
+ * ASCII space (what strconv.Quote prints as is). */
 static bool go_is_print(int32_t r)
 {
-	if (r < 0x20 || (r >= 0x7F && r <= 0x9F))
-		return false;
-	if (r == 0xAD || r == 0x2028 || r == 0x2029 || (r >= 0x200B && r <= 0x200F) || r == 0xFEFF)
-		return false;
-	if (r >= 0x2000 && r <= 0x200A)
-		return false;
-	if (r == 0x3000 || r == 0x1680 || r == 0x202F || r == 0x205F || r == 0xA0 || r == 0x85)
-		return false;
-	if ((r >= 0xE000 && r <= 0xF8FF) || r >= 0xF0000)
-		return false;
-	return true;
+	if (r < 0x80)
+		return r >= 0x20 && r < 0x7F;
+	return in_ranges(cf_print_ranges, ARRAY_SIZE(cf_print_ranges), r);
 }
 
 void cf_go_quote(struct buf *b, const char *s, size_t n)

@@ -37,6 +37,9 @@ like "$T_OUT" '"instruction": "RUN"' "JSON by default"
 run sh -c "printf 'FROM a\nCMD x\n' | '$BALE' parse -f - --format text"
 is "$T_OUT" '(from "a")
 (cmd "x")' "stdin and the text format"
+run sh -c "printf 'FROM a\nONBUILD FOO bar\n' | '$BALE' parse -f - --format text"
+is "$T_OUT" '(from "a")
+(onbuild (foo ""))' "an unknown ONBUILD trigger dumps as BuildKit's (its arguments dropped)"
 run "$BALE" parse -f missing
 is "$T_RC" 1 "a missing file fails"
 like "$T_ERR" "^bale: cannot open 'missing'" "and says why"

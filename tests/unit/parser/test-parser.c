@@ -113,19 +113,65 @@ static void check_durations(void)
 	}
 }
 
+/* "FROM a\nRUN " making a physical line of `len` bytes, then eol and, when
+ * eol is not empty, one more instruction. */
+static int parse_long_line(size_t len, const char *eol, struct err **err)
+{
+	struct buf b;
+	buf_init(&b, 4u << 20);
+	buf_addstr(&b, "FROM a\nRUN ", NULL);
+	for (size_t i = 4; i < len; i++)
+		buf_addch(&b, 'x', NULL);
+	if (*eol != '\0') {
+		buf_addstr(&b, eol, NULL);
+		buf_addstr(&b, "USER u\n", NULL);
+	}
+	struct cf_file *f = NULL;
+	int rc = cf_parse(buf_str(&b), b.len, "long", &f, err);
+	cf_file_free(f);
+	buf_release(&b);
+	return rc;
+}
+
 static void check_limits(void)
 {
-	size_t n = BALE_MAX_LINE + 16;
-	char *big = xmalloc(n + 1);
-	memcpy(big, "FROM a\nRUN ", 11);
-	memset(big + 11, 'x', n - 11);
-	big[n] = '\0';
+	/* A logical line over BALE_MAX_LINE made of physical lines BuildKit
+	 * accepts (each under 64 KiB, joined by continuations). */
+	struct buf b;
+	buf_init(&b, 4u << 20);
+	buf_addstr(&b, "FROM a\nRUN ", NULL);
+	while (b.len <= BALE_MAX_LINE + 16) {
+		for (size_t i = 0; i < 60000; i++)
+			buf_addch(&b, 'x', NULL);
+		buf_addstr(&b, " \\\n", NULL);
+	}
+	buf_addstr(&b, "true\n", NULL);
 	struct cf_file *f = NULL;
 	struct err *err = NULL;
-	is_int(cf_parse(big, n, "big", &f, &err), ERR_TOOBIG, "a logical line over BALE_MAX_LINE");
+	is_int(cf_parse(buf_str(&b), b.len, "big", &f, &err), ERR_TOOBIG, "a logical line over BALE_MAX_LINE");
 	like(err_msg(err), "big:2:1:", "names the line");
 	err_free(err);
-	free(big);
+	buf_release(&b);
+
+	/* BuildKit's bufio.Scanner stops at 64 KiB: a physical line of more
+	 * than 65535 bytes (newline excluded) fails the build. */
+	err = NULL;
+	is_int(parse_long_line(65535, "\n", &err), 0, "a physical line of 65535 bytes parses");
+	err_free(err);
+	err = NULL;
+	is_int(parse_long_line(65534, "\r\n", &err), 0, "65534 bytes and CRLF parse (the CR counts)");
+	err_free(err);
+	err = NULL;
+	is_int(parse_long_line(65535, "\r\n", &err), ERR_INVALID, "65535 bytes and CRLF is one too many");
+	err_free(err);
+	err = NULL;
+	is_int(parse_long_line(65536, "\n", &err), ERR_INVALID, "a physical line of 65536 bytes is refused");
+	is_str(err_msg(err), "long:2:1: dockerfile line greater than max allowed size of 65535",
+	       "with BuildKit's message, naming the line");
+	err_free(err);
+	err = NULL;
+	is_int(parse_long_line(65536, "", &err), ERR_INVALID, "also without a final newline");
+	err_free(err);
 }
 
 static void check_kinds(void)
