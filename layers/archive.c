@@ -64,6 +64,7 @@ int store_import(struct store *s, int fd, const char *name, const struct layer_w
 
 struct saver {
 	struct store *s;
+	const struct store_save_opts *o;
 	struct archive *a;
 	struct archive_entry *e;
 	char **written; /* entry names already in the archive */
@@ -161,7 +162,8 @@ static int sv_layer_tar(struct saver *w, const char *name, const struct digest *
 	int r = cas_open(store_cas(w->s), d, &in, NULL, err);
 	if (r < 0)
 		return r;
-	cleanup_close int tmp = openat(cas_root_fd(store_cas(w->s)), "ingest",
+	/* Unnamed, in the store's root: no directory the store may not have. */
+	cleanup_close int tmp = openat(cas_root_fd(store_cas(w->s)), ".",
 				       O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (tmp < 0)
 		return err_sys(err, ERR_IO, errno, "cannot create a temp file");
@@ -259,32 +261,146 @@ static int save_oci_one(struct saver *w, const struct store_loaded *l, const cha
 	return 0;
 }
 
-static int save_all(struct saver *w, char *const *refs, size_t n, enum archive_format fmt,
-		    struct err **err)
+/* Nested indexes deeper than this are refused (a loop of indexes cannot
+ * exist with content addressing, but a deep chain could still be huge). */
+#define SAVE_MAX_INDEX_DEPTH 4
+
+static int save_oci_tree(struct saver *w, const struct oci_descriptor *d, int depth,
+			 struct err **err);
+
+static int save_oci_manifest_blobs(struct saver *w, const char *raw, size_t len,
+				   struct err **err)
 {
+	cleanup_manifest struct oci_manifest m = { 0 };
+	int r = oci_manifest_parse(&m, raw, len, err);
+	if (r < 0)
+		return r;
+	cleanup_free char *cp = cas_blob_relpath(&m.config.digest);
+	if ((r = sv_blob(w, cp, &m.config.digest, err)) < 0)
+		return r;
+	for (size_t i = 0; i < m.n_layers; i++) {
+		cleanup_free char *p = cas_blob_relpath(&m.layers[i].digest);
+		if ((r = sv_blob(w, p, &m.layers[i].digest, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int save_oci_index_children(struct saver *w, const char *raw, size_t len, int depth,
+				   struct err **err)
+{
+	if (depth >= SAVE_MAX_INDEX_DEPTH)
+		return err_set(err, ERR_INVALID, "indexes nested deeper than %d",
+			       SAVE_MAX_INDEX_DEPTH);
+	cleanup_index struct oci_index ix = { 0 };
+	int r = oci_index_parse(&ix, raw, len, err);
+	for (size_t i = 0; r == 0 && i < ix.n_manifests; i++) {
+		const char *mt = ix.manifests[i].media_type;
+		/* Anything else (artifacts) is not copied into the store either. */
+		if (oci_media_type_is_manifest(mt) || oci_media_type_is_index(mt))
+			r = save_oci_tree(w, &ix.manifests[i], depth + 1, err);
+	}
+	return r;
+}
+
+/* Write the manifest or index d and everything it reaches, as stored. */
+static int save_oci_tree(struct saver *w, const struct oci_descriptor *d, int depth,
+			 struct err **err)
+{
+	cleanup_free char *path = cas_blob_relpath(&d->digest);
+	cleanup_free char *raw = NULL;
+	size_t len = 0;
+	int r = cas_read_all(store_cas(w->s), &d->digest, BALE_MAX_MANIFEST, &raw, &len, err);
+	if (r < 0)
+		return r;
+	const char *mt = d->media_type != NULL ? d->media_type : oci_detect_media_type(raw, len);
+	if (oci_media_type_is_index(mt))
+		r = save_oci_index_children(w, raw, len, depth, err);
+	else
+		r = save_oci_manifest_blobs(w, raw, len, err);
+	if (r == 0)
+		r = sv_buffer(w, path, raw, len, err);
+	return r;
+}
+
+/* An index saved whole: its descriptor in index.json names it. */
+static int save_oci_index(struct saver *w, const struct oci_descriptor *top, const char *mt,
+			  const char *name, json_t *manifests, struct err **err)
+{
+	int r = sv_dir(w, "blobs", err);
+	if (r == 0)
+		r = sv_dir(w, "blobs/sha256", err);
+	if (r == 0)
+		r = save_oci_tree(w, top, 0, err);
+	if (r < 0)
+		return r;
+	struct oci_descriptor d;
+	memset(&d, 0, sizeof(d));
+	d.media_type = (char *)mt;
+	d.digest = top->digest;
+	d.size = top->size;
+	if (name != NULL)
+		d.annotations = json_pack("{ss}", OCI_ANNOT_REF_NAME, name);
+	json_array_append_new(manifests, oci_descriptor_to_json(&d, false));
+	json_decref(d.annotations);
+	return 0;
+}
+
+/* The media type of the stored image desc: its own, else its bytes'
+ * (NULL when unreadable). */
+static const char *desc_media_type(struct store *s, const struct oci_descriptor *desc)
+{
+	if (desc->media_type != NULL)
+		return desc->media_type;
+	cleanup_free char *raw = NULL;
+	size_t len = 0;
+	if (cas_read_all(store_cas(s), &desc->digest, BALE_MAX_MANIFEST, &raw, &len, NULL) < 0)
+		return NULL;
+	return oci_detect_media_type(raw, len);
+}
+
+static int save_one(struct saver *w, const char *ref, json_t *list, struct err **err)
+{
+	struct store_image im;
+	struct store_loaded l;
+	enum archive_format fmt = w->o->format;
+	int r = store_lookup(w->s, ref, &im, err);
+	if (r < 0)
+		return r;
+	/* A name given by id saves without a name, as docker does. */
+	cleanup_free char *norm = NULL;
+	const char *name = NULL;
+	if (store_name_normalize(&norm, ref, NULL) == 0 && str_eq(norm, im.name))
+		name = im.name;
+	if (w->o->ref_name != NULL && fmt == ARCHIVE_FORMAT_OCI)
+		name = w->o->ref_name;
+	const char *mt = w->o->all ? desc_media_type(w->s, &im.desc) : NULL;
+	bool whole = oci_media_type_is_index(mt);
+	if (whole && fmt == ARCHIVE_FORMAT_DOCKER)
+		r = err_set(err, ERR_UNSUPPORTED,
+			    "a docker-archive holds one platform per image: use oci-archive to "
+			    "keep every platform of the index, or choose one platform");
+	else if (whole)
+		r = save_oci_index(w, &im.desc, mt, name, list, err);
+	else if ((r = store_load(w->s, &im.desc, &l, err)) == 0) {
+		r = fmt == ARCHIVE_FORMAT_DOCKER ? save_docker_one(w, &l, name, list, err)
+						 : save_oci_one(w, &l, name, list, err);
+		store_loaded_release(&l);
+	}
+	store_image_release(&im);
+	return r;
+}
+
+static int save_all(struct saver *w, char *const *refs, size_t n, struct err **err)
+{
+	enum archive_format fmt = w->o->format;
 	cleanup_json json_t *list = json_array();
 	int r = 0;
 	if (fmt == ARCHIVE_FORMAT_OCI)
 		r = sv_buffer(w, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30, err);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct store_image im;
-		struct store_loaded l;
-		if ((r = store_lookup(w->s, refs[i], &im, err)) < 0)
-			break;
-		if ((r = store_load(w->s, &im.desc, &l, err)) == 0) {
-			/* A name given by id saves without a name, as docker does. */
-			cleanup_free char *norm = NULL;
-			const char *name = NULL;
-			if (store_name_normalize(&norm, refs[i], NULL) == 0 && str_eq(norm, im.name))
-				name = im.name;
-			r = fmt == ARCHIVE_FORMAT_DOCKER ? save_docker_one(w, &l, name, list, err)
-							 : save_oci_one(w, &l, name, list, err);
-			store_loaded_release(&l);
-		}
-		store_image_release(&im);
-		if (r < 0)
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((r = save_one(w, refs[i], list, err)) < 0)
 			err_wrap(err, "cannot save '%s'", refs[i]);
-	}
 	if (r < 0)
 		return r;
 	cleanup_free char *js = NULL;
@@ -306,7 +422,16 @@ static int save_all(struct saver *w, char *const *refs, size_t n, enum archive_f
 int store_save(struct store *s, char *const *refs, size_t n, enum archive_format fmt, int fd,
 	       struct err **err)
 {
-	struct saver w = { .s = s };
+	struct store_save_opts o = { .format = fmt };
+	return store_save_with(s, refs, n, &o, fd, err);
+}
+
+int store_save_with(struct store *s, char *const *refs, size_t n, const struct store_save_opts *o,
+		    int fd, struct err **err)
+{
+	if (o->ref_name != NULL && n != 1)
+		return err_set(err, ERR_INVALID, "one name ('%s') for %zu images", o->ref_name, n);
+	struct saver w = { .s = s, .o = o };
 	w.a = archive_write_new();
 	w.e = archive_entry_new();
 	w.buf = xmalloc(COPY_CHUNK);
@@ -315,7 +440,7 @@ int store_save(struct store *s, char *const *refs, size_t n, enum archive_format
 	if (archive_write_open_fd(w.a, fd) != ARCHIVE_OK)
 		r = err_set(err, ERR_IO, "cannot write archive: %s", archive_error_string(w.a));
 	else
-		r = save_all(&w, refs, n, fmt, err);
+		r = save_all(&w, refs, n, err);
 	if (r == 0 && archive_write_close(w.a) != ARCHIVE_OK)
 		r = err_set(err, ERR_IO, "cannot write archive: %s", archive_error_string(w.a));
 	archive_write_free(w.a);
@@ -543,6 +668,52 @@ static int ld_docker(struct loader *l, struct lfile *mf, struct err **err)
 	return r;
 }
 
+static int ld_missing(const struct digest *d, struct err **err)
+{
+	char s[DIGEST_MAX_STRING];
+	return err_set(err, ERR_INVALID, "blob '%s' is missing from the archive",
+		       digest_format(d, s));
+}
+
+/* Every blob the manifest or index d reaches is in the store now, so no
+ * image is tagged that cannot be read back (skopeo writes an index's
+ * children; an archive cut short would not have them). */
+static int ld_check_tree(struct loader *l, const struct oci_descriptor *d, int depth,
+			 struct err **err)
+{
+	struct cas *cas = store_cas(l->s);
+	cleanup_free char *raw = NULL;
+	size_t len = 0;
+	if (!cas_has(cas, &d->digest))
+		return ld_missing(&d->digest, err);
+	int r = cas_read_all(cas, &d->digest, BALE_MAX_MANIFEST, &raw, &len, err);
+	if (r < 0)
+		return r;
+	const char *mt = d->media_type != NULL ? d->media_type : oci_detect_media_type(raw, len);
+	if (oci_media_type_is_index(mt)) {
+		if (depth >= SAVE_MAX_INDEX_DEPTH)
+			return err_set(err, ERR_INVALID, "indexes nested deeper than %d",
+				       SAVE_MAX_INDEX_DEPTH);
+		cleanup_index struct oci_index ix = { 0 };
+		r = oci_index_parse(&ix, raw, len, err);
+		for (size_t i = 0; r == 0 && i < ix.n_manifests; i++) {
+			const char *cmt = ix.manifests[i].media_type;
+			if (oci_media_type_is_manifest(cmt) || oci_media_type_is_index(cmt))
+				r = ld_check_tree(l, &ix.manifests[i], depth + 1, err);
+		}
+		return r;
+	}
+	cleanup_manifest struct oci_manifest m = { 0 };
+	if ((r = oci_manifest_parse(&m, raw, len, err)) < 0)
+		return r;
+	if (!cas_has(cas, &m.config.digest))
+		return ld_missing(&m.config.digest, err);
+	for (size_t i = 0; i < m.n_layers; i++)
+		if (!cas_has(cas, &m.layers[i].digest))
+			return ld_missing(&m.layers[i].digest, err);
+	return 0;
+}
+
 static int ld_oci(struct loader *l, struct lfile *ixf, struct err **err)
 {
 	cleanup_index struct oci_index ix;
@@ -551,11 +722,8 @@ static int ld_oci(struct loader *l, struct lfile *ixf, struct err **err)
 		return err_wrap(err, "index.json");
 	for (size_t i = 0; r == 0 && i < ix.n_manifests; i++) {
 		struct oci_descriptor *d = &ix.manifests[i];
-		if (!cas_has(store_cas(l->s), &d->digest)) {
-			char s[DIGEST_MAX_STRING];
-			return err_set(err, ERR_INVALID, "blob '%s' of index.json is missing from the archive",
-				       digest_format(&d->digest, s));
-		}
+		if ((r = ld_check_tree(l, d, 0, err)) < 0)
+			return err_wrap(err, "index.json[%zu]", i);
 		const char *name = oci_descriptor_annotation(d, "io.containerd.image.name");
 		if (name == NULL)
 			name = oci_descriptor_annotation(d, OCI_ANNOT_REF_NAME);

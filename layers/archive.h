@@ -6,6 +6,7 @@
 #ifndef BALE_LAYERS_ARCHIVE_H
 #define BALE_LAYERS_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -36,11 +37,36 @@ int store_import(struct store *s, int fd, const char *name, const struct layer_w
 int store_save(struct store *s, char *const *refs, size_t n, enum archive_format fmt, int fd,
 	       struct err **err);
 
+/* What store_save_with() writes. */
+struct store_save_opts {
+	enum archive_format format;
+	/* Keep an image that is an index whole: the index, every manifest it
+	 * lists and their blobs (oci-archive only: index.json names the index,
+	 * as `skopeo copy --all ... oci-archive:` writes it). false: an index
+	 * is resolved to this machine's platform, as store_load() does. */
+	bool all;
+	/* oci-archive: the org.opencontainers.image.ref.name of the one image
+	 * saved, written as given (skopeo's oci-archive:FILE:NAME looks the
+	 * name up verbatim, e.g. "v1"). NULL: the image's store name. Only
+	 * with n == 1. */
+	const char *ref_name;
+};
+
+/* store_save() with options. Errors: as store_save(), plus ERR_UNSUPPORTED
+ * for all with a docker-archive and an image that is an index (the format
+ * holds one platform per image), ERR_INVALID for ref_name with n != 1. */
+int store_save_with(struct store *s, char *const *refs, size_t n, const struct store_save_opts *o,
+		    int fd, struct err **err);
+
 /* Read a docker-archive or oci-archive from fd (a stream), storing its
  * blobs (verified against their names where the archive names them by
  * digest) and tagging its images. *names (if not NULL) gets a
  * NULL-terminated list of what was loaded: the names, or "sha256:..."
- * digests of unnamed images (caller frees with strv_free). Errors:
+ * digests of unnamed images (caller frees with strv_free). An oci-archive
+ * entry is named by its io.containerd.image.name annotation, else its
+ * org.opencontainers.image.ref.name normalized as store_name_normalize()
+ * does (skopeo's "v1" is stored as "v1:latest"); an entry that is an image
+ * index is stored whole (all platforms). Errors:
  * ERR_INVALID (not an archive we know, bad manifest), ERR_DIGEST, ERR_IO. */
 int store_load_archive(struct store *s, int fd, char ***names, struct err **err);
 

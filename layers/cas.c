@@ -89,8 +89,47 @@ static bool remove_if_unlocked(int dirfd, const char *name)
 	return unlinkat(dirfd, name, 0) == 0;
 }
 
+/* The fd of the subdirectory path of the root, kept in *slot: opened (and
+ * created when create is true) on first need, so an OCI layout opened as
+ * a CAS (oci:DIR) gets no ingest/ or blobs/sha512 it does not use. Writer
+ * threads may race here: the first fd stored wins. Returns the fd, or -1
+ * with errno set (ENOENT: missing and create is false). */
+static int lazy_dir(const struct cas *c, int *slot, const char *path, bool create)
+{
+	int fd = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		return fd;
+	if (create && mkdirat(c->rootfd, path, 0755) < 0 && errno != EEXIST)
+		return -1;
+	fd = openat(c->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int expected = -1;
+	if (!__atomic_compare_exchange_n(slot, &expected, fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(fd);
+		return expected;
+	}
+	return fd;
+}
+
+/* The slots are filled lazily behind a const handle: readers of a CAS
+ * still see a directory another process created after we opened. */
+static int ingest_dir(const struct cas *c, bool create)
+{
+	return lazy_dir(c, (int *)&c->ingestfd, "ingest", create);
+}
+
+static int algo_dir(const struct cas *c, enum digest_algo algo, bool create)
+{
+	const char *path = algo == DIGEST_SHA512 ? "blobs/sha512" : "blobs/sha256";
+	return lazy_dir(c, (int *)&c->blobfd[algo], path, create);
+}
+
 static void clean_ingest(struct cas *c)
 {
+	if (c->ingestfd < 0)
+		return;
 	int dfd = dup(c->ingestfd);
 	if (dfd < 0)
 		return;
@@ -118,12 +157,10 @@ static int cas_open_dirs(struct cas *c, struct err **err)
 	c->blobfd[DIGEST_SHA256] = mkdir_open(blobs, "sha256", "blobs/sha256", err);
 	if (c->blobfd[DIGEST_SHA256] < 0)
 		return c->blobfd[DIGEST_SHA256];
-	c->blobfd[DIGEST_SHA512] = mkdir_open(blobs, "sha512", "blobs/sha512", err);
-	if (c->blobfd[DIGEST_SHA512] < 0)
-		return c->blobfd[DIGEST_SHA512];
-	c->ingestfd = mkdir_open(c->rootfd, "ingest", "ingest", err);
-	if (c->ingestfd < 0)
-		return c->ingestfd;
+	/* blobs/sha512 and ingest/ only when there already (else on first
+	 * need): a missing one is not an error. */
+	(void)algo_dir(c, DIGEST_SHA512, false);
+	(void)ingest_dir(c, false);
 	return 0;
 }
 
@@ -169,9 +206,14 @@ int cas_root_fd(const struct cas *c)
 
 static int blob_dirfd(const struct cas *c, const struct digest *d, struct err **err)
 {
+	char s[DIGEST_MAX_STRING];
 	if (d->algo != DIGEST_SHA256 && d->algo != DIGEST_SHA512)
 		return err_set(err, ERR_UNSUPPORTED, "unsupported digest algorithm");
-	return c->blobfd[d->algo];
+	int fd = algo_dir(c, d->algo, false);
+	if (fd < 0)
+		return err_sys(err, sys_code(errno), errno, "cannot open blob '%s'",
+			       digest_format(d, s));
+	return fd;
 }
 
 char *cas_blob_relpath(const struct digest *d)
@@ -252,7 +294,10 @@ int cas_verify(const struct cas *c, const struct digest *d, struct err **err)
 static int walk_dir(const struct cas *c, enum digest_algo algo, cas_walk_fn fn, void *ctx,
 		    struct err **err)
 {
-	int dfd = dup(c->blobfd[algo]);
+	int bfd = algo_dir(c, algo, false);
+	if (bfd < 0 && errno == ENOENT)
+		return 0; /* no blob of that algorithm yet */
+	int dfd = bfd < 0 ? -1 : dup(bfd);
 	if (dfd < 0)
 		return err_sys(err, ERR_IO, errno, "cannot walk blobs");
 	cleanup_dir DIR *d = fdopendir(dfd);
@@ -272,7 +317,7 @@ static int walk_dir(const struct cas *c, enum digest_algo algo, cas_walk_fn fn, 
 		snprintf(s, sizeof(s), "%s:%.128s", an, de->d_name);
 		if (digest_parse(&dg, s, NULL) < 0)
 			continue;
-		if (fstatat(c->blobfd[algo], de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		if (fstatat(bfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		int r = fn(&dg, (uint64_t)st.st_size, (int64_t)st.st_mtime, ctx, err);
@@ -347,6 +392,8 @@ static void writer_free(struct cas_writer *w)
  * removed it between create and lock. */
 static int writer_create(struct cas_writer *w, struct err **err)
 {
+	if (ingest_dir(w->cas, true) < 0)
+		return err_sys(err, sys_code(errno), errno, "cannot create '%s/ingest'", w->cas->root);
 	for (int tries = 0; tries < 100; tries++) {
 		if (w->id == NULL) {
 			free(w->name);
@@ -424,7 +471,8 @@ static int rehash_file(int fd, enum digest_algo algo, struct digest *out, uint64
 static int writer_reopen(struct cas_writer *w, struct err **err)
 {
 	const char *id = w->id;
-	w->fd = openat(w->cas->ingestfd, w->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int ifd = ingest_dir(w->cas, false);
+	w->fd = ifd < 0 ? -1 : openat(ifd, w->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (w->fd < 0)
 		return err_sys(err, sys_code(errno), errno, "cannot open upload '%s'", id);
 	if (flock(w->fd, LOCK_EX | LOCK_NB) < 0)
@@ -521,7 +569,10 @@ void cas_writer_digest(const struct cas_writer *w, struct digest *out)
 static int writer_publish(struct cas_writer *w, const struct digest *d, struct err **err)
 {
 	char hex[DIGEST_MAX_BYTES * 2 + 1], s[DIGEST_MAX_STRING];
-	int dfd = w->cas->blobfd[d->algo];
+	int dfd = algo_dir(w->cas, d->algo, true);
+	if (dfd < 0)
+		return err_sys(err, sys_code(errno), errno, "cannot create '%s/blobs/%s'",
+			       w->cas->root, digest_algo_name(d->algo));
 	digest_hex(d, hex);
 	struct stat st;
 	/* Already there (another process, an earlier build): keep that copy,
@@ -532,6 +583,9 @@ static int writer_publish(struct cas_writer *w, const struct digest *d, struct e
 		unlinkat(w->cas->ingestfd, w->name, 0);
 		return 0;
 	}
+	/* Read-only, as cas.h promises: a blob is never written in place. */
+	if (fchmod(w->fd, 0444) < 0)
+		return err_sys(err, ERR_IO, errno, "cannot store blob '%s'", digest_format(d, s));
 	if (fsync(w->fd) < 0)
 		return err_sys(err, ERR_IO, errno, "cannot sync blob '%s'", digest_format(d, s));
 	if (renameat(w->cas->ingestfd, w->name, dfd, hex) < 0)
@@ -609,7 +663,8 @@ int cas_upload_delete(struct cas *c, const char *id, struct err **err)
 	if (check_id(id, err) < 0)
 		return ERR_INVALID;
 	cleanup_free char *name = xasprintf(UP_PREFIX "%s", id);
-	cleanup_close int fd = openat(c->ingestfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int ifd = ingest_dir(c, false);
+	cleanup_close int fd = ifd < 0 ? -1 : openat(ifd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err_sys(err, sys_code(errno), errno, "cannot open upload '%s'", id);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -622,7 +677,12 @@ int cas_upload_delete(struct cas *c, const char *id, struct err **err)
 int cas_purge_uploads(struct cas *c, int64_t older_than, unsigned *removed, struct err **err)
 {
 	unsigned n = 0;
-	int dfd = dup(c->ingestfd);
+	if (removed != NULL)
+		*removed = 0;
+	int ifd = ingest_dir(c, false);
+	if (ifd < 0 && errno == ENOENT)
+		return 0; /* nothing was ever uploaded */
+	int dfd = ifd < 0 ? -1 : dup(ifd);
 	if (dfd < 0)
 		return err_sys(err, ERR_IO, errno, "cannot list uploads");
 	cleanup_dir DIR *d = fdopendir(dfd);

@@ -47,9 +47,11 @@ struct cas_writer;
 
 /* ---- the store ---- */
 
-/* Open the store at root, creating root, blobs/sha256, blobs/sha512 and
- * ingest/ (mode 0755) when missing, and removing anonymous temp files no
- * live writer holds (left by a crash). *out is a new store the caller
+/* Open the store at root, creating root and blobs/sha256 (mode 0755) when
+ * missing, and removing anonymous temp files no live writer holds (left by
+ * a crash). ingest/ is created by the first writer and blobs/sha512 by the
+ * first sha512 blob, so opening a user's OCI layout adds nothing it does
+ * not need. *out is a new store the caller
  * frees with cas_free(). Errors: ERR_IO, ERR_DENIED. */
 int cas_new(struct cas **out, const char *root, struct err **err);
 /* Close the store. NULL is fine. Writers must be finished first. */

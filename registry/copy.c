@@ -43,6 +43,7 @@ struct ep {
 	 * from (the endpoint then works as EP_LOCAL on it) */
 	enum ep_kind archive; /* EP_OCI_ARCHIVE, EP_DOCKER_ARCHIVE or 0 */
 	char *archive_path;
+	bool archive_all; /* copy --all: save a whole index */
 	char *tmp_dir;
 	struct store *tmp_store;
 };
@@ -199,18 +200,24 @@ static int ep_archive(struct ep *e, const char *spec, bool dst, struct err **err
 	return 0;
 }
 
-/* Write the destination archive from its temporary store, atomically. */
-static int archive_save(struct ep *e, struct err **err)
+/* Write the destination archive from its temporary store, atomically:
+ * the image named ref there (a name, or a digest for an unnamed one). */
+static int archive_save(struct ep *e, const char *ref, struct err **err)
 {
 	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", e->archive_path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, err_code_from_errno(errno), errno, "cannot write '%s'",
 			       e->archive_path);
-	char *refs[] = { e->name, NULL };
-	int r = store_save(e->tmp_store, refs, 1,
-			   e->archive == EP_OCI_ARCHIVE ? ARCHIVE_FORMAT_OCI : ARCHIVE_FORMAT_DOCKER,
-			   fd, err);
+	char *refs[] = { (char *)ref, NULL };
+	/* An oci-archive names the image by the :TAG as typed, which is what
+	 * skopeo's oci-archive:FILE:TAG looks up. */
+	struct store_save_opts so = {
+		.format = e->archive == EP_OCI_ARCHIVE ? ARCHIVE_FORMAT_OCI : ARCHIVE_FORMAT_DOCKER,
+		.all = e->archive_all,
+		.ref_name = e->archive == EP_OCI_ARCHIVE ? e->tag : NULL,
+	};
+	int r = store_save_with(e->tmp_store, refs, 1, &so, fd, err);
 	if (r == 0 && fchmod(fd, 0644) < 0)
 		r = err_sys(err, ERR_IO, errno, "cannot write '%s'", e->archive_path);
 	if (r == 0 && fsync(fd) < 0)
@@ -765,10 +772,10 @@ static int dst_commit(struct copy *cx, const struct blob_text *top, struct err *
 		int r = cx->dst->name == NULL ? store_add(cx->dst->store, &d, err) :
 						store_tag(cx->dst->store, cx->dst->name, &d, err);
 		if (r == 0 && cx->dst->archive != 0) {
-			if (cx->dst->name == NULL)
-				return err_set(err, ERR_INVALID, "'%s': name the image with :NAME",
-					       cx->dst->spec);
-			r = archive_save(cx->dst, err);
+			/* Without :NAME the archive holds it unnamed, as skopeo does. */
+			char ds[DIGEST_MAX_STRING];
+			r = archive_save(cx->dst, cx->dst->name != NULL ? cx->dst->name :
+						  digest_format(&top->digest, ds), err);
 		}
 		return r;
 	}
@@ -827,11 +834,14 @@ static int copy_run(struct copy *cx, const struct regc_copy_opts *o, struct dige
 	}
 	char ds[DIGEST_MAX_STRING];
 	digest_format(&top.digest, ds);
-	if (oci_media_type_is_index(top.mt) && cx->dst->archive != 0)
-		/* TODO(layers): store_save() resolves an index to one platform */
-		log_warn("'%s' will hold one platform only: archives are written by the "
-			 "store's save, which keeps one platform per image; use oci:DIR for all",
-			 cx->dst->spec);
+	if (oci_media_type_is_index(top.mt) && cx->dst->archive == EP_DOCKER_ARCHIVE) {
+		r = err_set(err, ERR_UNSUPPORTED,
+			    "'%s': a docker-archive holds one platform per image; use oci-archive: "
+			    "to keep every platform, or drop --all (--platform chooses one)",
+			    cx->dst->spec);
+		goto out;
+	}
+	cx->dst->archive_all = o->all;
 	if (oci_media_type_is_index(top.mt))
 		r = copy_index(cx, &top, err);
 	else

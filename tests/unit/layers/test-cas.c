@@ -51,6 +51,9 @@ static void test_basic(struct cas *c)
 	char p[512];
 	snprintf(p, sizeof(p), "%s/blobs/sha256/%s", root, s + 7);
 	ok(access(p, F_OK) == 0, "blob is at blobs/sha256/<hex>");
+	struct stat st;
+	is_int(stat(p, &st) == 0 ? (int)(st.st_mode & 07777) : -1, 0444, "a blob is read-only (0444)");
+	is_int(count_entries("blobs/sha512", NULL), -1, "no blobs/sha512 before a sha512 blob");
 	uint64_t size = 0;
 	ok(cas_stat(c, &d, &size, &err) == 0 && size == 5, "stat gives the size");
 	int fd = -1;
@@ -66,7 +69,12 @@ static void test_basic(struct cas *c)
 	err_freep(&err);
 	ok(cas_verify(c, &d, &err) == 0, "verify a good blob");
 
+	struct digest d512;
+	ok(digest_parse(&d512, "sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043", NULL) == 0 &&
+	   cas_stat(c, &d512, NULL, &err) == ERR_NOTFOUND, "stat of a sha512 blob without blobs/sha512: not found");
+	err_freep(&err);
 	ok(cas_ingest_buffer(c, "hello", 5, DIGEST_SHA512, &d, &err) == 0, "ingest sha512");
+	is_int(count_entries("blobs/sha512", NULL), 1, "the first sha512 blob creates blobs/sha512");
 	ok(str_has_prefix(digest_format(&d, s), "sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca7"),
 	   "sha512 digest");
 	int n = 0;
@@ -224,8 +232,15 @@ int main(void)
 	struct err *err = NULL;
 	struct cas *c = NULL;
 	ok(cas_new(&c, root, &err) == 0, "create store");
-	ok(count_entries("blobs/sha256", NULL) == 0 && count_entries("ingest", NULL) == 0,
-	   "store dirs exist and are empty");
+	ok(count_entries("blobs/sha256", NULL) == 0, "blobs/sha256 exists and is empty");
+	ok(count_entries("ingest", NULL) == -1 && count_entries("blobs/sha512", NULL) == -1,
+	   "no ingest/ or blobs/sha512 until needed");
+	unsigned purged = 1;
+	ok(cas_purge_uploads(c, 0, &purged, &err) == 0 && purged == 0, "purge without ingest/");
+	is_int(cas_upload_delete(c, "nope", &err), ERR_NOTFOUND, "delete an upload without ingest/");
+	err_freep(&err);
+	int nw = 0;
+	ok(cas_walk(c, walk_count, &nw, &err) == 0 && nw == 0, "walk without blobs/sha512");
 	test_basic(c);
 	test_mismatch(c);
 	test_resume(c);

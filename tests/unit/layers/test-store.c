@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/util.h"
+#include "layers/archive.h"
 #include "layers/store.h"
 #include "tests/tap.h"
 
@@ -50,6 +51,106 @@ static int count_blobs(void)
 		n += de->d_name[0] != '.';
 	closedir(d);
 	return n;
+}
+
+/* A 2-platform index (this machine's and s390x-or-riscv64) tagged name. */
+static void make_index(struct store *s, const char *name, struct oci_descriptor *ix_out,
+		       struct oci_descriptor *host_out)
+{
+	struct oci_descriptor m[2];
+	struct oci_platform p[2] = {
+		{ .architecture = (char *)store_goarch(), .os = (char *)"linux" },
+		{ .architecture = (char *)(str_eq(store_goarch(), "s390x") ? "riscv64" : "s390x"),
+		  .os = (char *)"linux" },
+	};
+	make_image(s, NULL, "layer of the host image", &m[0]);
+	make_image(s, NULL, "layer of the other image", &m[1]);
+	m[0].platform = &p[0];
+	m[1].platform = &p[1];
+	struct oci_index ix = { .media_type = (char *)OCI_MT_INDEX, .manifests = m, .n_manifests = 2 };
+	char *text = NULL;
+	size_t len = 0;
+	struct err *err = NULL;
+	oci_index_dump(&text, &len, &ix, &err);
+	memset(ix_out, 0, sizeof(*ix_out));
+	ix_out->media_type = xstrdup(OCI_MT_INDEX);
+	ix_out->size = (int64_t)len;
+	cas_ingest_buffer(store_cas(s), text, len, DIGEST_SHA256, &ix_out->digest, &err);
+	ok(store_tag(s, name, ix_out, &err) == 0, "tag a 2-platform index");
+	free(text);
+	err_free(err);
+	m[0].platform = m[1].platform = NULL;
+	*host_out = m[0];
+	oci_descriptor_release(&m[1]);
+}
+
+/* Save with opts, load into a new store at sub, look up want there. */
+static int save_load(struct store *s, const char *ref, const struct store_save_opts *o,
+		     const char *sub, const char *want, struct store_image *im, char ***names)
+{
+	char path[512], dir[512];
+	snprintf(path, sizeof(path), "%s/%s.tar", root, sub);
+	snprintf(dir, sizeof(dir), "%s/%s", root, sub);
+	struct err *err = NULL;
+	char *refs[] = { (char *)ref, NULL };
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = store_save_with(s, refs, 1, o, fd, &err);
+	close(fd);
+	struct store *t = NULL;
+	if (r == 0 && (r = store_open(&t, dir, &err)) == 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		r = store_load_archive(t, fd, names, &err);
+		close(fd);
+		if (r == 0)
+			r = store_lookup(t, want, im, &err);
+		store_free(t);
+	}
+	if (r < 0)
+		diag("%s", err_msg(err));
+	err_free(err);
+	return r;
+}
+
+static void test_save_index(struct store *s)
+{
+	struct oci_descriptor ix, host;
+	make_index(s, "multi:1", &ix, &host);
+	struct store_image im = { 0 };
+	char **names = NULL;
+	struct store_save_opts o = { .format = ARCHIVE_FORMAT_OCI, .all = true, .ref_name = "v1" };
+	ok(save_load(s, "multi:1", &o, "all", "v1:latest", &im, &names) == 0,
+	   "save --all as v1, load: found as v1:latest");
+	ok(digest_equal(&im.desc.digest, &ix.digest), "the whole index came back");
+	is_str(names != NULL ? names[0] : NULL, "v1:latest", "load reports the name");
+	store_image_release(&im);
+	strv_free(names);
+	names = NULL;
+	o.all = false;
+	o.ref_name = NULL;
+	ok(save_load(s, "multi:1", &o, "one", "multi:1", &im, &names) == 0,
+	   "save without all keeps the store name");
+	ok(digest_equal(&im.desc.digest, &host.digest), "and one platform: this machine's");
+	store_image_release(&im);
+	strv_free(names);
+
+	struct err *err = NULL;
+	char *refs[] = { (char *)"multi:1", (char *)"multi:1", NULL };
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	o.format = ARCHIVE_FORMAT_DOCKER;
+	o.all = true;
+	is_int(store_save_with(s, refs, 1, &o, fd, &err), ERR_UNSUPPORTED,
+	       "docker-archive refuses a whole index");
+	like(err_msg(err), "docker-archive holds one platform", "and says why");
+	err_freep(&err);
+	o.all = false;
+	ok(store_save_with(s, refs, 1, &o, fd, &err) == 0, "docker-archive of one platform is fine");
+	o.format = ARCHIVE_FORMAT_OCI;
+	o.ref_name = "v1";
+	is_int(store_save_with(s, refs, 2, &o, fd, &err), ERR_INVALID, "one ref_name for two images");
+	err_freep(&err);
+	close(fd);
+	oci_descriptor_release(&ix);
+	oci_descriptor_release(&host);
 }
 
 int main(void)
@@ -158,6 +259,7 @@ int main(void)
 	store_images_free(v, n);
 	oci_descriptor_release(&d1);
 	oci_descriptor_release(&d2);
+	test_save_index(s);
 	store_free(s);
 
 	char *r = NULL;
