@@ -56,28 +56,6 @@ int store_root_resolve(char **out, const char *root, struct err **err)
 	return 0;
 }
 
-/* Write data to dirfd/name atomically: temp file, fsync, rename, fsync dir. */
-static int write_atomic(int dirfd, const char *name, const void *data, size_t len,
-			struct err **err)
-{
-	cleanup_free char *tmp = xasprintf(".%s.tmp-%d", name, (int)getpid());
-	cleanup_close int fd =
-		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return err_sys(err, ERR_IO, errno, "cannot create '%s'", tmp);
-	int r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(dirfd, tmp, 0);
-		return err_sys(err, ERR_IO, -r, "cannot write '%s'", name);
-	}
-	fsync(dirfd);
-	return 0;
-}
-
 static int lock_file(int dirfd, const char *name, int op, struct err **err)
 {
 	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -101,14 +79,14 @@ static int ensure_layout(struct store *s, struct err **err)
 	if (lk < 0)
 		return lk;
 	if (faccessat(dfd, "oci-layout", F_OK, 0) < 0) {
-		int r = write_atomic(dfd, "oci-layout", OCI_LAYOUT_JSON, strlen(OCI_LAYOUT_JSON), err);
+		int r = file_write_atomic(dfd, "oci-layout", OCI_LAYOUT_JSON, strlen(OCI_LAYOUT_JSON), 0644, err);
 		if (r < 0)
 			return r;
 	}
 	if (faccessat(dfd, "index.json", F_OK, 0) < 0) {
 		static const char empty[] =
 			"{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}";
-		return write_atomic(dfd, "index.json", empty, strlen(empty), err);
+		return file_write_atomic(dfd, "index.json", empty, strlen(empty), 0644, err);
 	}
 	return 0;
 }
@@ -201,7 +179,7 @@ static int index_write(struct store *s, struct oci_index *ix, struct err **err)
 	int r = oci_index_dump(&data, &len, ix, err);
 	if (r < 0)
 		return r;
-	return write_atomic(cas_root_fd(s->cas), "index.json", data, len, err);
+	return file_write_atomic(cas_root_fd(s->cas), "index.json", data, len, 0644, err);
 }
 
 int store_list(struct store *s, struct store_image **out, size_t *n, struct err **err)

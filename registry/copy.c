@@ -285,27 +285,6 @@ static int oci_find(struct oci_descriptor *out, const struct ep *e, struct err *
 	return 0;
 }
 
-static int write_file_atomic(const char *path, const char *data, size_t len, struct err **err)
-{
-	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(err, err_code_from_errno(errno), errno, "cannot write '%s'", path);
-	int r = fchmod(fd, 0644) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return err_sys(err, err_code_from_errno(-r), -r, "cannot write '%s'", path);
-	}
-	return 0;
-}
-
 /* Name desc in the layout's index.json (replacing an entry of that name). */
 static int oci_commit(struct ep *e, const struct oci_descriptor *desc, struct err **err)
 {
@@ -345,10 +324,10 @@ static int oci_commit(struct ep *e, const struct oci_descriptor *desc, struct er
 		return err_code(*err);
 	cleanup_free char *layout = xasprintf("%s/oci-layout", e->dir);
 	static const char layout_json[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-	if (write_file_atomic(layout, layout_json, strlen(layout_json), err) < 0)
+	if (file_write_atomic(AT_FDCWD, layout, layout_json, strlen(layout_json), 0644, err) < 0)
 		return err_code(*err);
 	cleanup_free char *path = xasprintf("%s/index.json", e->dir);
-	return write_file_atomic(path, text, len, err);
+	return file_write_atomic(AT_FDCWD, path, text, len, 0644, err);
 }
 
 /* cas_new() leaves an ingest/ and blobs/sha512 an OCI layout does not need. */
