@@ -50,6 +50,8 @@ struct bstage {
 	const struct cf_stage *cf;
 	char *name;        /* lower-cased AS name, or NULL */
 	char *base;        /* the FROM word after expansion */
+	char *platform;    /* FROM --platform after expansion, normalized
+			    * ("linux/arm64", "linux/arm/v7"); NULL: absent */
 	long base_stage;   /* index of the stage it builds on, or -1 */
 	bool scratch;
 	bool needed, done, busy;
@@ -98,6 +100,9 @@ struct build_ctx {
 
 	int64_t now;         /* created time of history and config */
 	unsigned step_no;    /* #N of the progress lines */
+	bool step_open;      /* step step_no announced, not finished yet */
+	uint64_t step_t0;    /* when it began (CLOCK_MONOTONIC ns) */
+	struct progress_item *step_item; /* its tty/json item */
 	unsigned steps_run, steps_cached;
 	struct build_result *res;
 };
@@ -105,6 +110,12 @@ struct build_ctx {
 /* The platform of the build (linux/<GOARCH>), for predefined ARGs. */
 const char *build_platform_os(void);
 const char *build_platform_arch(void);
+
+/* Normalize a platform "os/arch[/variant]" (lower case, GOARCH names for
+ * x86_64, aarch64...) into *out (the caller frees). ERR_INVALID. */
+int plan_platform_parse(const char *s, char **out, struct err **err);
+/* Whether platform (normalized) names this machine's os and arch. */
+bool plan_platform_is_host(const char *platform);
 
 /* Parse the Containerfile, resolve global ARGs, the stages, their bases
  * and the target, and mark the stages the target needs. */
@@ -144,6 +155,10 @@ struct rootfs_view {
 };
 int rootfs_view_open(struct build_ctx *b, const struct bstage *st, bool writable,
 		     struct rootfs_view *v, struct err **err);
+/* A writable overlay over one host directory (a RUN --mount=type=bind,rw
+ * of the context): writes land in v->upper and go when it is closed. */
+int rootfs_view_open_dir(struct build_ctx *b, const char *lower, struct rootfs_view *v,
+			 struct err **err);
 /* Unmount and remove everything (the upper dir too, unless taken). */
 void rootfs_view_close(struct rootfs_view *v);
 /* Unmount only (the upper dir stays for rootfs_commit_upper). */
@@ -234,9 +249,24 @@ char *step_abs_path(const struct bstage *st, const char *p);
 
 /* Record a history entry in st's config. */
 void step_history(struct build_ctx *b, struct bstage *st, const char *created_by, bool empty);
-/* A progress line for a step. */
+/* Progress (build-progress.c). step_announce begins step #N (finishing
+ * the previous one as done); step_cached / step_finish end it as CACHED,
+ * DONE <time> or ERROR: <err's message>; ending an ended step does
+ * nothing. */
 void step_announce(struct build_ctx *b, const struct bstage *st, const struct cf_instruction *ins,
 		   const char *text);
+void step_running(struct build_ctx *b);
+void step_cached(struct build_ctx *b);
+void step_finish(struct build_ctx *b, int r, const struct err *err);
+/* The fd a RUN writes its output to (*wfd): a pipe whose lines a thread
+ * reports as "#N line", or o->log_fd when nothing is shown (then *so is
+ * NULL). step_output_finish closes wfd, waits for the reader and frees
+ * so. ERR_IO. */
+struct step_output;
+int step_output_start(struct build_ctx *b, struct step_output **so, int *wfd, struct err **err);
+void step_output_finish(struct step_output *so, int wfd);
+/* The last step: the image id, the names, the manifest and the counts. */
+void step_export(struct build_ctx *b, const struct build_result *res);
 /* Set/replace "K=V" in an env strv. */
 void env_strv_set(char ***env, const char *key, const char *value);
 /* The value of key in an env strv, or NULL. */

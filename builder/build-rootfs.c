@@ -235,6 +235,31 @@ int rootfs_view_open(struct build_ctx *b, const struct bstage *st, bool writable
 	return 0;
 }
 
+int rootfs_view_open_dir(struct build_ctx *b, const char *lower, struct rootfs_view *v,
+			 struct err **err)
+{
+	memset(v, 0, sizeof *v);
+	v->rootfd = -1;
+	v->dir = rootfs_mktemp(b, "rwbind", err);
+	if (v->dir == NULL)
+		return ERR_IO;
+	v->merged = xasprintf("%s/merged", v->dir);
+	v->upper = xasprintf("%s/upper", v->dir);
+	v->work = xasprintf("%s/work", v->dir);
+	if (mkdir(v->upper, 0755) < 0 || mkdir(v->work, 0700) < 0 || mkdir(v->merged, 0755) < 0) {
+		int e = errno;
+		rootfs_view_close(v);
+		return err_sys(err, ERR_IO, e, "cannot create '%s'", v->dir);
+	}
+	char *lowers[] = { (char *)lower, NULL };
+	if (overlay_mount(lowers, v->upper, v->work, v->merged, err) < 0) {
+		rootfs_view_close(v);
+		return ERR_IO;
+	}
+	v->mounted = true;
+	return 0;
+}
+
 int rootfs_view_unmount(struct rootfs_view *v, struct err **err)
 {
 	if (v->rootfd >= 0) {

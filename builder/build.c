@@ -27,6 +27,7 @@ void build_opts_init(struct build_opts *o)
 	o->compression = LAYER_COMPRESS_GZIP;
 	o->source_date_epoch = -1;
 	o->log_fd = STDERR_FILENO;
+	o->progress_fd = STDERR_FILENO;
 }
 
 const char *env_strv_get(char *const *env, const char *key)
@@ -59,29 +60,27 @@ void step_history(struct build_ctx *b, struct bstage *st, const char *created_by
 	oci_config_add_history(&st->config, ts, created_by, NULL, empty);
 }
 
-void step_announce(struct build_ctx *b, const struct bstage *st, const struct cf_instruction *ins,
-		   const char *text)
-{
-	b->step_no++;
-	if (b->o->progress == NULL)
-		return;
-	char label[64];
-	if (st->name != NULL)
-		snprintf(label, sizeof label, "%s", st->name);
-	else
-		snprintf(label, sizeof label, "stage-%zu", st->index);
-	cleanup_free char *q = str_quote(text, strlen(text));
-	progress_message(b->o->progress, "#%u [%s %zu/%zu] %s", b->step_no, label,
-			 (size_t)(ins - &b->cf->instructions[st->cf->first]) + 1, st->cf->count, q);
-}
-
 /* ---------------------------------------------------------------- FROM */
+
+/* Set the config's platform to a normalized "os/arch[/variant]". */
+static void config_set_platform(struct oci_config *c, const char *platform)
+{
+	cleanup_strv char **p = str_split(platform, '/');
+	free(c->platform.os);
+	free(c->platform.architecture);
+	free(c->platform.variant);
+	c->platform.os = xstrdup(p[0]);
+	c->platform.architecture = xstrdup(p[1]);
+	c->platform.variant = p[2] != NULL ? xstrdup(p[2]) : NULL;
+}
 
 static void stage_init_scratch(struct bstage *st)
 {
 	memset(&st->config, 0, sizeof st->config);
 	st->config.platform.architecture = xstrdup(build_platform_arch());
 	st->config.platform.os = xstrdup(build_platform_os());
+	if (st->platform != NULL)
+		config_set_platform(&st->config, st->platform);
 	strv_push(&st->config.config.env, "PATH=" BUILD_DEFAULT_PATH);
 	st->config.config.working_dir = xstrdup("/");
 	struct cache_key k;
@@ -110,12 +109,56 @@ static int build_regc(struct build_ctx *b, struct err **err)
 	return regc_new(&b->regc, &ro, err);
 }
 
-/* Pull ref into the store (once per build per name). */
-static int build_pull(struct build_ctx *b, const char *ref, struct err **err)
+/* Pull ref into the store (once per build per name): for platform (NULL:
+ * this machine's), or every platform of an index when all. */
+static int build_pull(struct build_ctx *b, const char *ref, const char *platform, bool all,
+		      struct err **err)
 {
 	if (build_regc(b, err) < 0)
 		return ERR_FAIL;
-	return regc_pull(b->regc, b->store, ref, NULL, false, NULL, err);
+	return regc_pull(b->regc, b->store, ref, platform, all, NULL, err);
+}
+
+static bool platform_matches(const struct oci_platform *p, const char *want)
+{
+	if (p == NULL || p->os == NULL || p->architecture == NULL)
+		return false;
+	cleanup_strv char **w = str_split(want, '/');
+	if (strcmp(p->os, w[0]) != 0 || strcmp(p->architecture, w[1]) != 0)
+		return false;
+	return w[2] == NULL || (p->variant != NULL && strcmp(p->variant, w[2]) == 0);
+}
+
+/* The manifest of a stored image for a FROM --platform other than this
+ * machine's: an index's entry for that platform (*out, the caller
+ * releases), or the image itself when it is a single manifest (its config
+ * is checked after loading). ERR_UNSUPPORTED: the index lacks it. */
+static int platform_pick(struct build_ctx *b, const struct bstage *st,
+			 const struct oci_descriptor *desc, struct oci_descriptor *out,
+			 struct err **err)
+{
+	bool is_index = desc->media_type != NULL && (strcmp(desc->media_type, OCI_MT_INDEX) == 0 ||
+						     strcmp(desc->media_type, DOCKER_MT_LIST) == 0);
+	if (!is_index) {
+		oci_descriptor_copy(out, desc);
+		return 0;
+	}
+	cleanup_free char *raw = NULL;
+	size_t len;
+	if (cas_read_all(b->cas, &desc->digest, BALE_MAX_MANIFEST, &raw, &len, err) < 0)
+		return err_wrap(err, "FROM %s", st->base);
+	cleanup_index struct oci_index ix;
+	memset(&ix, 0, sizeof ix);
+	if (oci_index_parse(&ix, raw, len, err) < 0)
+		return err_wrap(err, "FROM %s", st->base);
+	for (size_t i = 0; i < ix.n_manifests; i++)
+		if (platform_matches(ix.manifests[i].platform, st->platform)) {
+			oci_descriptor_copy(out, &ix.manifests[i]);
+			return 0;
+		}
+	return err_set(err, ERR_UNSUPPORTED, "%s:%u: FROM --platform=%s: image '%s' has no "
+					     "manifest for that platform",
+		       b->cf_name, st->cf->first_line, st->platform, st->base);
 }
 
 static int build_push(struct build_ctx *b, struct err **err)
@@ -139,10 +182,13 @@ int build_stage_from_image(struct build_ctx *b, struct bstage *st, struct err **
 {
 	struct store_image im;
 	struct err *lookup_err = NULL;
+	bool foreign = st->platform != NULL && !plan_platform_is_host(st->platform);
 	int r = b->o->pull ? ERR_NOTFOUND : store_lookup(b->store, st->base, &im, &lookup_err);
 	if (r == ERR_NOTFOUND) {
-		/* Not in the local store (or --pull): from its registry. */
-		if ((r = build_pull(b, st->base, err)) < 0) {
+		/* Not in the local store (or --pull): from its registry. A
+		 * foreign platform keeps the whole index (the host's image
+		 * of the same name must stay usable). */
+		if ((r = build_pull(b, st->base, foreign ? NULL : st->platform, foreign, err)) < 0) {
 			err_free(lookup_err);
 			return err_wrap(err, "%s:%u: base image '%s'", b->cf_name,
 					st->cf != NULL ? st->cf->first_line : 0, st->base);
@@ -156,10 +202,30 @@ int build_stage_from_image(struct build_ctx *b, struct bstage *st, struct err **
 		return err_wrap(err, "%s:%u: image '%s'", b->cf_name,
 				st->cf != NULL ? st->cf->first_line : 0, st->base);
 	struct store_loaded ld;
-	r = store_load(b->store, &im.desc, &ld, err);
+	if (foreign) {
+		struct oci_descriptor pick;
+		memset(&pick, 0, sizeof pick);
+		r = platform_pick(b, st, &im.desc, &pick, err);
+		if (r < 0) {
+			store_image_release(&im);
+			return r;
+		}
+		r = store_load(b->store, &pick, &ld, err);
+		oci_descriptor_release(&pick);
+	} else {
+		r = store_load(b->store, &im.desc, &ld, err);
+	}
 	if (r < 0) {
 		store_image_release(&im);
 		return err_wrap(err, "FROM %s", st->base);
+	}
+	if (foreign && !platform_matches(&ld.config.platform, st->platform)) {
+		r = err_set(err, ERR_UNSUPPORTED, "%s:%u: FROM --platform=%s: image '%s' is %s/%s",
+			    b->cf_name, st->cf->first_line, st->platform, st->base,
+			    ld.config.platform.os != NULL ? ld.config.platform.os : "?",
+			    ld.config.platform.architecture != NULL ? ld.config.platform.architecture
+								    : "?");
+		goto out;
 	}
 	oci_config_copy(&st->config, &ld.config);
 	if (ld.manifest.n_layers != ld.config.n_diff_ids) {
@@ -240,6 +306,7 @@ int build_stage(struct build_ctx *b, size_t i, struct err **err)
 	const struct cf_instruction *from = &b->cf->instructions[st->cf->first];
 	cleanup_free char *what = xasprintf("FROM %s", st->base);
 	step_announce(b, st, from, what);
+	step_finish(b, 0, NULL);
 	if (env_strv_get(st->config.config.env, "PATH") == NULL)
 		env_strv_set(&st->config.config.env, "PATH", BUILD_DEFAULT_PATH);
 	for (char **e = st->config.config.env; *e != NULL; e++)
@@ -289,6 +356,7 @@ int step_dispatch(struct build_ctx *b, struct bstage *st, const struct cf_instru
 		break;
 	}
 	cf_env_free(env);
+	step_finish(b, r, r < 0 ? *err : NULL);
 	return r;
 }
 
@@ -404,6 +472,7 @@ static void build_ctx_release(struct build_ctx *b)
 		struct bstage *st = &b->stages[i];
 		free(st->name);
 		free(st->base);
+		free(st->platform);
 		free(st->base_name);
 		oci_config_release(&st->config);
 		for (size_t k = 0; k < st->n_layers; k++)
@@ -479,6 +548,7 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
 		}
 		res->steps = b.steps_run;
 		res->cached = b.steps_cached;
+		step_export(&b, res);
 		for (size_t i = 0; r == 0 && i < o->n_outputs; i++)
 			r = output_write(&b, &o->outputs[i], &desc, &b.stages[b.target], err);
 		if (r == 0 && o->push)

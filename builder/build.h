@@ -61,10 +61,12 @@ struct build_opts {
 	const char *iidfile;      /* write the image id (config digest) here */
 	int64_t source_date_epoch; /* < 0: none */
 	struct progress *progress; /* borrowed; NULL: no step lines */
+	int progress_fd;          /* the fd progress writes to (plain step
+				   * lines are written there directly) */
 	int log_fd;               /* where RUN output goes (-1: /dev/null) */
 };
 
-/* Defaults: gzip, host network, no epoch, log_fd stderr. */
+/* Defaults: gzip, host network, no epoch, log_fd and progress_fd stderr. */
 void build_opts_init(struct build_opts *o);
 
 struct build_result {

@@ -56,6 +56,48 @@ const char *build_platform_arch(void)
 	return store_goarch();
 }
 
+static const struct {
+	const char *alias, *goarch;
+} arch_aliases[] = {
+	{ "x86_64", "amd64" }, { "x86-64", "amd64" }, { "aarch64", "arm64" },
+	{ "armhf", "arm" },    { "armel", "arm" },    { "i386", "386" },
+	{ "i686", "386" },
+};
+
+int plan_platform_parse(const char *s, char **out, struct err **err)
+{
+	*out = NULL;
+	cleanup_strv char **parts = str_split(s, '/');
+	size_t n = strv_len(parts);
+	if (n < 2 || n > 3)
+		return err_set(err, ERR_INVALID, "invalid platform '%s': want os/arch[/variant]", s);
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i][0] == '\0')
+			return err_set(err, ERR_INVALID, "invalid platform '%s': empty part", s);
+		for (char *c = parts[i]; *c != '\0'; c++) {
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+			      *c == '-' || *c == '.'))
+				return err_set(err, ERR_INVALID, "invalid platform '%s'", s);
+		}
+	}
+	const char *arch = parts[1];
+	for (size_t i = 0; i < ARRAY_SIZE(arch_aliases); i++)
+		if (strcmp(arch, arch_aliases[i].alias) == 0)
+			arch = arch_aliases[i].goarch;
+	*out = n == 3 ? xasprintf("%s/%s/%s", parts[0], arch, parts[2])
+		      : xasprintf("%s/%s", parts[0], arch);
+	return 0;
+}
+
+bool plan_platform_is_host(const char *platform)
+{
+	cleanup_free char *host = xasprintf("%s/%s", build_platform_os(), build_platform_arch());
+	size_t n = strlen(host);
+	return strncmp(platform, host, n) == 0 && (platform[n] == '\0' || platform[n] == '/');
+}
+
 static const char *const proxy_args[] = {
 	"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
 	"ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy",
@@ -220,9 +262,15 @@ static int stage_resolve(struct build_ctx *b, size_t i, struct err **err)
 	st->base_stage = -1;
 	struct cf_env *env = plan_stage_env(b, NULL);
 	int r = cf_expand_word(&b->lex, cs->base, env, &st->base, err);
+	cleanup_free char *platform = NULL;
+	if (r == 0 && cs->platform != NULL)
+		r = cf_expand_word(&b->lex, cs->platform, env, &platform, err);
 	cf_env_free(env);
 	if (r < 0)
 		return err_wrap(err, "%s:%u: FROM", b->cf_name, cs->first_line);
+	if (platform != NULL && platform[0] != '\0' &&
+	    plan_platform_parse(platform, &st->platform, err) < 0)
+		return err_wrap(err, "%s:%u: FROM --platform", b->cf_name, cs->first_line);
 	if (st->base[0] == '\0')
 		return err_set(err, ERR_INVALID, "%s:%u: FROM: base name (%s) should not be blank",
 			       b->cf_name, cs->first_line, cs->base);

@@ -36,6 +36,14 @@ struct copy_src {
 	bool try_unpack; /* ADD of a local file */
 };
 
+/* A source inode with more than one link and where its first copy went:
+ * its other names become hard links to that copy, as docker keeps them. */
+struct copy_link {
+	dev_t dev;
+	ino_t ino;
+	char *dpath; /* absolute in the destination root */
+};
+
 struct copy_job {
 	struct build_ctx *b;
 	const struct cf_instruction *ins;
@@ -52,6 +60,8 @@ struct copy_job {
 	char *dest;      /* absolute, cleaned */
 	bool dest_dir;   /* dest ends with '/' or there are several sources */
 	int dstroot;     /* merged view */
+	struct copy_link *links; /* sources with several links, copied once */
+	size_t n_links;
 };
 
 static void copy_job_release(struct copy_job *j)
@@ -63,6 +73,9 @@ static void copy_job_release(struct copy_job *j)
 		free(j->srcs[i].parents);
 	}
 	free(j->srcs);
+	for (size_t i = 0; i < j->n_links; i++)
+		free(j->links[i].dpath);
+	free(j->links);
 	free(j->dest);
 	free(j->checksum);
 	cf_ignore_free(j->exclude);
@@ -152,11 +165,11 @@ static int make_room(int dfd, const char *name, bool want_dir, bool *is_dir)
 }
 
 static int copy_entry(struct copy_job *j, const struct copy_src *s, int sfd, const char *sname,
-		      const char *srel, const char *ig, int dfd, const char *dname, bool follow,
-		      struct err **err);
+		      const char *srel, const char *ig, int dfd, const char *dname,
+		      const char *dpath, bool follow, struct err **err);
 
 static int copy_children(struct copy_job *j, const struct copy_src *s, int sdir, const char *srel,
-			 const char *ig, int ddir, struct err **err)
+			 const char *ig, int ddir, const char *dpath, struct err **err)
 {
 	int dupfd = dup(sdir);
 	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
@@ -175,7 +188,9 @@ static int copy_children(struct copy_job *j, const struct copy_src *s, int sdir,
 		cleanup_free char *cig = ig == NULL           ? NULL
 					 : strcmp(ig, ".") == 0 ? xstrdup(de->d_name)
 								: xasprintf("%s/%s", ig, de->d_name);
-		r = copy_entry(j, s, sdir, de->d_name, crel, cig, ddir, de->d_name, false, err);
+		cleanup_free char *cdp = xasprintf("%s/%s", strcmp(dpath, "/") == 0 ? "" : dpath,
+						   de->d_name);
+		r = copy_entry(j, s, sdir, de->d_name, crel, cig, ddir, de->d_name, cdp, false, err);
 	}
 	closedir(d);
 	return r;
@@ -218,9 +233,36 @@ static bool dir_has_included(struct build_ctx *b, int pfd, const char *name, con
 	return found;
 }
 
+static const struct copy_link *link_find(const struct copy_job *j, const struct stat *sb)
+{
+	for (size_t i = 0; i < j->n_links; i++)
+		if (j->links[i].dev == sb->st_dev && j->links[i].ino == sb->st_ino)
+			return &j->links[i];
+	return NULL;
+}
+
+/* Link dfd/dname to the first copy of the same source inode. The first
+ * copy is reached inside the destination root (never through a host
+ * path), then linked through its /proc/self/fd name. -errno. */
+static int link_to_first(const struct copy_job *j, const struct copy_link *l, int dfd,
+			 const char *dname)
+{
+	struct err *e = NULL;
+	int fd = path_open_in_root(j->dstroot, l->dpath, O_PATH | O_NOFOLLOW, 0, &e);
+	if (fd < 0) {
+		err_free(e);
+		return -ENOENT;
+	}
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int r = linkat(AT_FDCWD, proc, dfd, dname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
 static int copy_entry(struct copy_job *j, const struct copy_src *s, int sfd, const char *sname,
-		      const char *srel, const char *ig, int dfd, const char *dname, bool follow,
-		      struct err **err)
+		      const char *srel, const char *ig, int dfd, const char *dname,
+		      const char *dpath, bool follow, struct err **err)
 {
 	struct stat sb;
 	if (fstatat(sfd, sname, &sb, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
@@ -244,13 +286,23 @@ static int copy_entry(struct copy_job *j, const struct copy_src *s, int sfd, con
 		cleanup_close int dd = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (sd < 0 || dd < 0)
 			return err_sys(err, ERR_IO, errno, "cannot open '%s'", srel);
-		r = copy_children(j, s, sd, srel, ig, dd, err);
+		r = copy_children(j, s, sd, srel, ig, dd, dpath, err);
 		if (r == 0 && !existing_dir && set_meta(j, dfd, dname, &sb, s->keep_owner, false) < 0)
 			return err_sys(err, ERR_IO, errno, "cannot set the owner of '%s'", dname);
 		return r;
 	}
 	if (ig_out)
 		return 0;
+	if (S_ISREG(sb.st_mode) && sb.st_nlink > 1) {
+		const struct copy_link *l = link_find(j, &sb);
+		if (l != NULL && link_to_first(j, l, dfd, dname) == 0)
+			return 0;
+		if (l == NULL) {
+			j->links = xreallocarray(j->links, j->n_links + 1, sizeof *j->links);
+			j->links[j->n_links++] = (struct copy_link){ sb.st_dev, sb.st_ino,
+								     xstrdup(dpath) };
+		}
+	}
 	if (S_ISREG(sb.st_mode)) {
 		cleanup_close int in = openat(sfd, sname, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 		if (in < 0)
@@ -369,8 +421,12 @@ static int try_unpack(struct copy_job *j, const struct copy_src *s, struct err *
 	}
 	struct copy_src tsrc = { .rootfd = sd, .rel = ".", .keep_owner = true };
 	bool saved = j->have_chmod;
-	int r = copy_children(j, &tsrc, sd, ".", NULL, dd, err);
+	size_t nl = j->n_links;
+	int r = copy_children(j, &tsrc, sd, ".", NULL, dd, j->dest, err);
 	j->have_chmod = saved;
+	/* the temp tree's inode numbers may come back for other files */
+	for (; j->n_links > nl; j->n_links--)
+		free(j->links[j->n_links - 1].dpath);
 	rootfs_remove_tree(tmp);
 	return r < 0 ? r : 1;
 }
@@ -417,7 +473,7 @@ static int copy_one(struct copy_job *j, const struct copy_src *s, struct err **e
 		cleanup_close int dd = dest_mkdir(j, clean, err);
 		if (dd < 0)
 			return dd;
-		return copy_children(j, s, sd, ".", s->ig, dd, err);
+		return copy_children(j, s, sd, ".", s->ig, dd, clean, err);
 	}
 	int pfd = -1;
 	cleanup_free char *name = NULL;
@@ -429,7 +485,7 @@ static int copy_one(struct copy_job *j, const struct copy_src *s, struct err **e
 	 * /proc/self/fd link (our own fd, not a path the image controls). */
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", sfd);
-	int r = copy_entry(j, s, AT_FDCWD, proc, s->rel, s->ig, pfd, name, true, err);
+	int r = copy_entry(j, s, AT_FDCWD, proc, s->rel, s->ig, pfd, name, clean, true, err);
 	close(pfd);
 	return r;
 }

@@ -36,8 +36,7 @@ int step_cache_try(struct build_ctx *b, struct bstage *st, const struct digest *
 	st->chain = *key;
 	b->steps_cached++;
 	*hit = true;
-	if (b->o->progress != NULL)
-		progress_message(b->o->progress, "#%u CACHED", b->step_no);
+	step_cached(b);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* RUN: the command (exec or shell form, heredocs) in the sandbox over the
  * stage's layers with a fresh upper dir, which becomes the layer. Mounts:
- * cache (kept under <root>/build/cachemounts), bind (context or a stage,
- * read-only unless rw, whose writes are discarded), tmpfs, secret (never
+ * cache (kept under <root>/build/cachemounts, shared, locked or private),
+ * bind (context or a stage, read-only unless rw, whose writes go to a
+ * throwaway overlay upper), tmpfs, secret (never
  * in a layer, the history or the cache key). */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +25,9 @@ struct run_mounts {
 	char **strings;  /* storage for sources/targets */
 	struct rootfs_view *views;
 	size_t n_views;
+	int *locks;      /* flock()ed cache mount lock files, held until the
+			  * step ends */
+	size_t n_locks;
 };
 
 static void run_mounts_release(struct run_mounts *m)
@@ -30,6 +35,9 @@ static void run_mounts_release(struct run_mounts *m)
 	for (size_t i = 0; i < m->n_views; i++)
 		rootfs_view_close(&m->views[i]);
 	free(m->views);
+	for (size_t i = 0; i < m->n_locks; i++)
+		close(m->locks[i]);
+	free(m->locks);
 	free(m->binds);
 	strv_free(m->strings);
 }
@@ -104,8 +112,54 @@ static int secret_source(struct build_ctx *b, const char *id, char **path, struc
 	return ERR_NOTFOUND;
 }
 
+/* Take the cache's lock as its sharing mode asks (BuildKit semantics):
+ * shared (default): any number of steps at once, but not while a locked
+ * one runs; locked: one step at a time, the others wait; private: the
+ * cache when nobody uses it, else *busy and the step gets a fresh empty
+ * cache of its own. The fd goes to rm, closed (unlocked) after the step. */
+static int cache_mount_lock(const char *dir, const char *sharing, struct run_mounts *rm,
+			    bool *busy, struct err **err)
+{
+	*busy = false;
+	int op;
+	if (sharing == NULL || strcmp(sharing, "shared") == 0)
+		op = LOCK_SH;
+	else if (strcmp(sharing, "locked") == 0)
+		op = LOCK_EX;
+	else if (strcmp(sharing, "private") == 0)
+		op = LOCK_EX | LOCK_NB;
+	else
+		return err_set(err, ERR_INVALID, "unsupported sharing value '%s'", sharing);
+	cleanup_free char *path = xasprintf("%s.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_sys(err, ERR_IO, errno, "cannot open '%s'", path);
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK && (op & LOCK_NB)) {
+			*busy = true;
+			return 0;
+		}
+		return err_sys(err, ERR_IO, e, "cannot lock '%s'", path);
+	}
+	rm->locks = xreallocarray(rm->locks, rm->n_locks + 1, sizeof *rm->locks);
+	rm->locks[rm->n_locks++] = fd;
+	return 0;
+}
+
+static void cache_mount_init(const struct cf_mount *m, const char *dir)
+{
+	if (m->has_mode)
+		(void)chmod(dir, (mode_t)m->mode);
+	if (m->has_uid || m->has_gid)
+		(void)chown(dir, m->has_uid ? (uid_t)m->uid : 0, m->has_gid ? (gid_t)m->gid : 0);
+}
+
 static int cache_mount_dir(struct build_ctx *b, const struct cf_mount *m, const char *target,
-			   char **out, struct err **err)
+			   struct run_mounts *rm, char **out, struct err **err)
 {
 	struct digest d;
 	const char *id = m->id != NULL && m->id[0] != '\0' ? m->id : target;
@@ -113,15 +167,24 @@ static int cache_mount_dir(struct build_ctx *b, const struct cf_mount *m, const 
 	char hex[DIGEST_MAX_STRING];
 	digest_hex(&d, hex);
 	*out = xasprintf("%s/cachemounts/%.32s", b->work, hex);
-	if (mkdir(*out, 0755) < 0 && errno != EEXIST)
-		return err_sys(err, ERR_IO, errno, "cannot create '%s'", *out);
-	if (errno != EEXIST) {
-		if (m->has_mode)
-			chmod(*out, (mode_t)m->mode);
-		if (m->has_uid || m->has_gid)
-			if (chown(*out, m->has_uid ? (uid_t)m->uid : 0, m->has_gid ? (gid_t)m->gid : 0) < 0)
-				return err_sys(err, ERR_IO, errno, "cannot chown '%s'", *out);
+	bool busy;
+	int r = cache_mount_lock(*out, m->sharing, rm, &busy, err);
+	if (r < 0)
+		return r;
+	if (busy) {
+		free(*out);
+		*out = rootfs_mktemp(b, "privatecache", err);
+		if (*out == NULL)
+			return ERR_IO;
+		cache_mount_init(m, *out);
+		return 0;
 	}
+	if (mkdir(*out, 0755) < 0) {
+		if (errno != EEXIST)
+			return err_sys(err, ERR_IO, errno, "cannot create '%s'", *out);
+		return 0;
+	}
+	cache_mount_init(m, *out);
 	return 0;
 }
 
@@ -141,7 +204,7 @@ static int mount_one(struct build_ctx *b, struct bstage *st, const char *spec,
 		cleanup_free char *dir = NULL;
 		cache_key_add(k, "cache");
 		cache_key_add(k, target);
-		if ((r = cache_mount_dir(b, &m, target, &dir, err)) == 0)
+		if ((r = cache_mount_dir(b, &m, target, rm, &dir, err)) == 0)
 			mount_add(rm, dir, target, m.readonly);
 		break;
 	}
@@ -193,7 +256,7 @@ static int mount_one(struct build_ctx *b, struct bstage *st, const char *spec,
 				break;
 			rm->views = xreallocarray(rm->views, rm->n_views + 1, sizeof *rm->views);
 			struct rootfs_view *v = &rm->views[rm->n_views];
-			if ((r = rootfs_view_open(b, &b->stages[si], false, v, err)) < 0)
+			if ((r = rootfs_view_open(b, &b->stages[si], !m.readonly, v, err)) < 0)
 				break;
 			rm->n_views++;
 			root = v->merged;
@@ -214,10 +277,18 @@ static int mount_one(struct build_ctx *b, struct bstage *st, const char *spec,
 		close(rootfd);
 		if (r < 0)
 			break;
+		if (m.from == NULL && !m.readonly) {
+			/* rw: writable, but the writes are discarded (BuildKit):
+			 * an overlay over the context with a throwaway upper */
+			rm->views = xreallocarray(rm->views, rm->n_views + 1, sizeof *rm->views);
+			struct rootfs_view *v = &rm->views[rm->n_views];
+			if ((r = rootfs_view_open_dir(b, root, v, err)) < 0)
+				break;
+			rm->n_views++;
+			root = v->merged;
+		}
 		cleanup_free char *host = xasprintf("%s%s", root, strcmp(resolved, "/") == 0 ? "" : resolved);
-		/* rw binds keep writes away from the source: a copy would be
-		 * exact; the read-only bind is the safe approximation. */
-		mount_add(rm, host, target, true);
+		mount_add(rm, host, target, m.readonly);
 		break;
 	}
 	case CF_MOUNT_SSH:
@@ -339,9 +410,24 @@ int step_run(struct build_ctx *b, struct bstage *st, const struct cf_instruction
 	cleanup_free char *script = NULL;
 	struct run_mounts rm = { 0 };
 	struct rootfs_view v = { .rootfd = -1 };
+	struct step_output *so = NULL;
+	int out_fd = -1;
 	cleanup_strv char **lowers = NULL;
 	cleanup_free char *script_dir = NULL;
-	int r = run_argv(b, st, ins, &argv, &script, err);
+	int r = 0;
+	const char *arch = st->config.platform.architecture;
+	if (arch != NULL && strcmp(arch, build_platform_arch()) != 0) {
+		/* no binfmt emulation here: say so rather than fail with
+		 * "exec format error" from inside the step */
+		r = err_set(err, ERR_UNSUPPORTED, "%s:%u: RUN: the stage is for %s/%s and this "
+						  "machine is %s/%s: RUN on a foreign architecture "
+						  "needs emulation, which bale does not do",
+			    b->cf_name, ins->line,
+			    st->config.platform.os != NULL ? st->config.platform.os : "linux", arch,
+			    build_platform_os(), build_platform_arch());
+		goto out;
+	}
+	r = run_argv(b, st, ins, &argv, &script, err);
 	if (r < 0)
 		goto out;
 	buf_addf(&hist, NULL, "RUN %s", buf_str(&hargs));
@@ -428,6 +514,8 @@ int step_run(struct build_ctx *b, struct bstage *st, const struct cf_instruction
 		r = err_sys(err, ERR_IO, errno, "cannot create '%s'", upper);
 		goto out;
 	}
+	if ((r = step_output_start(b, &so, &out_fd, err)) < 0)
+		goto out;
 	struct sbx_spec spec = {
 		.rootfs = { .lowers = (const char *const *)lowers, .n_lowers = strv_len(lowers),
 			    .upper = upper, .work = work, .mode = SBX_ROOTFS_AUTO },
@@ -438,12 +526,15 @@ int step_run(struct build_ctx *b, struct bstage *st, const struct cf_instruction
 		.network = net,
 		.binds = rm.binds,
 		.n_binds = rm.n,
-		.stdio = { -1, b->o->log_fd, b->o->log_fd },
+		.stdio = { -1, out_fd, out_fd },
 		.forward_signals = true,
 	};
 	struct sbx_result res;
 	memset(&res, 0, sizeof res);
+	step_running(b);
 	r = sbx_run(&spec, &res, err);
+	step_output_finish(so, out_fd);
+	so = NULL;
 	if (r < 0) {
 		r = err_wrap(err, "%s:%u: RUN", b->cf_name, ins->line);
 		goto out;
@@ -465,6 +556,7 @@ int step_run(struct build_ctx *b, struct bstage *st, const struct cf_instruction
 	drop_file_mountpoints(upper, &rm);
 	r = step_layer_done(b, st, &key, upper, buf_str(&hist), err);
 out:
+	step_output_finish(so, out_fd);
 	if (dir != NULL)
 		rootfs_remove_tree(dir);
 	if (script_dir != NULL)

@@ -199,16 +199,12 @@ static int run_build(int argc, char **argv, const struct bale_globals *g)
 		log_warn("%s", sbx_userns_limits());
 	struct progress *p = progress_new(c.o.quiet ? PROGRESS_QUIET : c.pmode, STDERR_FILENO);
 	c.o.progress = p;
+	c.o.progress_fd = STDERR_FILENO;
 	if (c.o.quiet)
 		c.o.log_fd = -1;
 	struct build_result res;
 	r = build_run(&c.o, &res, &err);
 	char ds[DIGEST_MAX_STRING];
-	if (r == 0) {
-		if (!c.o.quiet)
-			progress_message(p, "writing image %s done (%u steps, %u cached)",
-					 digest_format(&res.manifest, ds), res.steps, res.cached);
-	}
 	progress_free(p);
 	build_cli_release(&c);
 	if (r < 0)

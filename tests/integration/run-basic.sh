@@ -79,8 +79,9 @@ is "$?" 42 "SIGTERM is forwarded to the step"
 # A killed bale leaves nothing: no step process, no mount namespace, no
 # temp directory.
 tag=bale-sbx-kill-$$
-# (Parallel test scripts come and go as /tmp/bale-it.*: not bale's.)
-tmp_entries() { ls -d /tmp/bale* 2>/dev/null | grep -v '^/tmp/bale-it\.' | sort; }
+# (Tests running in parallel come and go as /tmp/bale-it.* and
+# /tmp/bale-test-*: not bale's.)
+tmp_entries() { ls -d /tmp/bale* 2>/dev/null | grep -Ev '^/tmp/bale-(it\.|test-)' | sort; }
 before=$(tmp_entries)
 "$BALE" run --rootfs "$R" sh -c "echo ready; sleep 1000; : $tag" >"$T_TMP/kill.out" 2>&1 &
 pid=$!
