@@ -352,6 +352,8 @@ void reg_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	                    r->bytes_out);
 	if (srv->cfg->access_log && log_enabled(LOG_LEVEL_INFO))
 		access_log(r, ms);
+	/* a body cut short: keep what arrived, as the status query tells */
+	reg_upload_flush(r);
 	reg_upload_close(r->upload, false);
 	if (r->counted)
 		__atomic_sub_fetch(&srv->uploads, 1, __ATOMIC_RELAXED);
@@ -364,6 +366,7 @@ void reg_http_req_free(struct reg_req *r)
 		free(r->hdr_value[i]);
 	reg_query_release(&r->query);
 	buf_release(&r->body);
+	free(r->batch);
 	free(r->body_error_msg);
 	free(r->uri);
 	free(r->path);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,14 +102,16 @@ static int64_t now_s(void)
 
 /* ---- body streaming into the session ---- */
 
-static int upload_data(struct reg_req *r, const char *data, size_t n)
+/* Answer the error a failed flush recorded. */
+static void reply_body_error(struct reg_req *r)
+{
+	reg_reply_error(r, r->body_error_status, (enum reg_api_error)(r->body_error - 1),
+	                r->body_error_msg);
+}
+
+static int upload_write(struct reg_req *r, const char *data, size_t n)
 {
 	cleanup_err struct err *e = NULL;
-	uint64_t max = r->srv->cfg->max_blob;
-	if (max > 0 && reg_upload_size(r->upload) + n > max) {
-		reg_req_fail(r, 413, API_SIZE_INVALID, "blob larger than this registry accepts");
-		return -1;
-	}
 	int rc = reg_upload_write(r->upload, data, n, &e);
 	if (rc == ERR_BUSY) {
 		reg_req_fail(r, 416, API_BLOB_UPLOAD_INVALID, err_msg(e));
@@ -118,6 +121,51 @@ static int upload_data(struct reg_req *r, const char *data, size_t n)
 		log_error("request %s: %s", r->id, err_msg(e));
 		reg_req_fail(r, 500, API_INTERNAL, NULL);
 		return -1;
+	}
+	return 0;
+}
+
+bool reg_upload_flush(struct reg_req *r)
+{
+	size_t n = r->batch_len;
+	r->batch_len = 0;
+	if (n == 0 || r->upload == NULL || r->body_error != 0)
+		return r->body_error == 0;
+	return upload_write(r, r->batch, n) == 0;
+}
+
+/* A small body announced by Content-Length gets a buffer its size, so a
+ * config or signature push does not pay for a MiB of memory. */
+static void batch_alloc(struct reg_req *r)
+{
+	const char *cl = reg_req_header(r, "Content-Length");
+	uint64_t len = 0;
+	r->batch_cap = REG_UPLOAD_BATCH;
+	if (cl != NULL && str_to_u64(cl, &len) == 0 && len > 0 && len < REG_UPLOAD_BATCH)
+		r->batch_cap = (size_t)len;
+	r->batch = xmalloc(r->batch_cap);
+}
+
+static int upload_data(struct reg_req *r, const char *data, size_t n)
+{
+	uint64_t max = r->srv->cfg->max_blob;
+	if (max > 0 && reg_upload_size(r->upload) + r->batch_len + n > max) {
+		r->batch_len = 0;
+		reg_req_fail(r, 413, API_SIZE_INVALID, "blob larger than this registry accepts");
+		return -1;
+	}
+	if (r->batch == NULL)
+		batch_alloc(r);
+	if (r->batch_len == 0 && n >= r->batch_cap)
+		return upload_write(r, data, n);
+	while (n > 0) {
+		size_t room = r->batch_cap - r->batch_len, take = n < room ? n : room;
+		memcpy(r->batch + r->batch_len, data, take);
+		r->batch_len += take;
+		data += take;
+		n -= take;
+		if (r->batch_len == r->batch_cap && !reg_upload_flush(r))
+			return -1;
 	}
 	return 0;
 }
@@ -162,6 +210,8 @@ static bool param_digest(struct reg_req *r, struct digest *d, bool immediate)
 static void monolithic_end(struct reg_req *r)
 {
 	struct digest d;
+	if (!reg_upload_flush(r))
+		return reply_body_error(r);
 	if (!param_digest(r, &d, true)) {
 		reg_upload_close(r->upload, true);
 		r->upload = NULL;
@@ -275,6 +325,8 @@ static bool check_chunk(struct reg_req *r)
 
 static void patch_end(struct reg_req *r)
 {
+	if (!reg_upload_flush(r))
+		return reply_body_error(r);
 	uint64_t size = reg_upload_size(r->upload);
 	if (r->chunk_len >= 0 && size != r->chunk_start + (uint64_t)r->chunk_len) {
 		/* the client sent less or more than it announced */
@@ -304,6 +356,8 @@ void reg_upload_patch_begin(struct reg_req *r)
 static void put_end(struct reg_req *r)
 {
 	struct digest d;
+	if (!reg_upload_flush(r))
+		return reply_body_error(r);
 	if (!param_digest(r, &d, true))
 		return;
 	if (r->chunk_len >= 0 &&
@@ -332,13 +386,18 @@ void reg_upload_put_begin(struct reg_req *r)
 	r->on_end = put_end;
 }
 
+/* Read-only: never takes the session over from a request still writing
+ * to it, nor waits for one whose client went away. */
 void reg_upload_status(struct reg_req *r)
 {
-	if (!open_session(r))
-		return;
-	uint64_t size = reg_upload_size(r->upload);
-	reg_upload_close(r->upload, false);
-	r->upload = NULL;
+	cleanup_err struct err *e = NULL;
+	uint64_t size = 0;
+	int rc = reg_upload_query(r->srv->storage, r->route.name, r->route.reference, &size, &e);
+	if (rc == ERR_BUSY)
+		return reg_reply_error(r, 416, API_BLOB_UPLOAD_INVALID,
+		                       "upload is in use by another request");
+	if (rc < 0)
+		return reg_reply_from_err(r, e, API_BLOB_UPLOAD_UNKNOWN);
 	reply_session(r, 204, r->route.reference, size);
 }
 

@@ -103,6 +103,8 @@ struct reg_req {
 	int (*on_data)(struct reg_req *r, const char *data, size_t n);
 	void (*on_end)(struct reg_req *r);
 	struct reg_upload *upload;
+	char *batch; /* upload bytes not yet written */
+	size_t batch_len, batch_cap;
 	uint64_t chunk_start; /* Content-Range start, for PATCH checks */
 	int64_t chunk_len;    /* Content-Range length, -1 when none */
 	struct buf body;      /* manifest bodies */
@@ -171,7 +173,19 @@ void reg_tags_get(struct reg_req *r);
 void reg_catalog_get(struct reg_req *r);
 void reg_referrers_get(struct reg_req *r);
 void reg_token_get(struct reg_req *r);
+/* POST /token: takes the form body; replies at its end. */
+void reg_token_post_begin(struct reg_req *r);
 void reg_metrics_get(struct reg_req *r);
+
+/* Upload bodies arrive in pieces no larger than libmicrohttpd's
+ * connection buffer; they are gathered up to this size before one write
+ * and one hash update, so a pushed MiB costs a few system calls instead
+ * of one per piece (the connection buffer stays small, which keeps short
+ * requests fast). */
+#define REG_UPLOAD_BATCH (1u << 20)
+/* Write the gathered upload bytes of r (if any) to its session; false
+ * (with the error set for the reply) when that failed. */
+bool reg_upload_flush(struct reg_req *r);
 
 /* Set a deferred error for a body handler: the body is drained and the
  * error answered when it ends. */

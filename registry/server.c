@@ -195,6 +195,8 @@ static bool take_upload_slot(struct reg_req *r)
 
 void reg_handle_begin(struct reg_req *r)
 {
+	if (r->route.kind == REG_ROUTE_TOKEN && r->method == REG_M_POST && r->target_error == 0)
+		return reg_token_post_begin(r);
 	if (!is_body_request(r))
 		return; /* answered on the next call, keeping the connection */
 	if (reject_target(r))

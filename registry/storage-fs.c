@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -52,8 +53,13 @@ struct fs_session {
 	pthread_mutex_t wlock;
 	struct cas_writer *w; /* NULL when closed (resumed on next open); wlock */
 	uint64_t gen;         /* the owning request's generation; wlock */
-	unsigned refs;        /* handles alive; fs->lock */
-	bool linked;          /* in fs->sessions; fs->lock */
+	/* Bytes the writer holds, readable without wlock so a status query
+	 * never waits for a writer (or one being torn down); valid once
+	 * size_known is set (after the writer was first opened). */
+	_Atomic uint64_t size;
+	_Atomic bool size_known;
+	unsigned refs; /* handles alive; fs->lock */
+	bool linked;   /* in fs->sessions; fs->lock */
 	int64_t last_used;
 	struct fs_session *next;
 };
@@ -360,6 +366,7 @@ static int fs_upload_new(struct reg_storage *s, const char *repo, char *id_out, 
 	}
 	struct fs_session *sess = session_alloc(id_out, repo);
 	sess->w = w;
+	sess->size_known = true;
 	sess->last_used = now_s();
 	pthread_mutex_lock(&fs->lock);
 	sess->next = fs->sessions;
@@ -418,6 +425,27 @@ static void session_retire(struct fs_storage *fs, struct fs_session *sess)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* Reopen the session's writer when it is closed (wlock held). */
+static int session_resume(struct fs_storage *fs, struct fs_session *sess, struct err **err)
+{
+	int rc = 0;
+	if (sess->w != NULL)
+		return 0;
+	cleanup_free char *path = session_path(sess->repo, sess->id);
+	struct stat st;
+	if (fstatat(fs->rootfd, path, &st, 0) < 0)
+		rc = err_set(err, ERR_NOTFOUND, "upload unknown");
+	else
+		rc = cas_writer_resume(&sess->w, fs->cas, DIGEST_SHA256, sess->id, err);
+	if (rc == ERR_NOTFOUND)
+		unlinkat(fs->rootfd, path, 0);
+	if (rc == 0) {
+		sess->size = cas_writer_size(sess->w);
+		sess->size_known = true;
+	}
+	return rc;
+}
+
 static int fs_upload_open(struct reg_storage *s, const char *repo, const char *id,
                           struct reg_upload **out, struct err **err)
 {
@@ -428,16 +456,7 @@ static int fs_upload_open(struct reg_storage *s, const char *repo, const char *i
 		return rc;
 	pthread_mutex_lock(&sess->wlock);
 	uint64_t gen = ++sess->gen; /* take over from any older request */
-	if (sess->w == NULL) {
-		cleanup_free char *path = session_path(repo, id);
-		struct stat st;
-		if (fstatat(fs->rootfd, path, &st, 0) < 0)
-			rc = err_set(err, ERR_NOTFOUND, "upload unknown");
-		else
-			rc = cas_writer_resume(&sess->w, fs->cas, DIGEST_SHA256, id, err);
-		if (rc == ERR_NOTFOUND)
-			unlinkat(fs->rootfd, path, 0);
-	}
+	rc = session_resume(fs, sess, err);
 	pthread_mutex_unlock(&sess->wlock);
 	if (rc < 0) {
 		if (rc == ERR_NOTFOUND)
@@ -466,6 +485,8 @@ static int fs_upload_write(struct reg_upload *up, const void *data, size_t n, st
 	pthread_mutex_lock(&sess->wlock);
 	int rc = u->gen == sess->gen && sess->w != NULL ? cas_writer_write(sess->w, data, n, err)
 	                                                : superseded(err);
+	if (rc == 0)
+		sess->size = cas_writer_size(sess->w);
 	pthread_mutex_unlock(&sess->wlock);
 	return rc;
 }
@@ -474,10 +495,34 @@ static uint64_t fs_upload_size(const struct reg_upload *up)
 {
 	const struct fs_upload *u = (const struct fs_upload *)up;
 	struct fs_session *sess = u->sess;
-	pthread_mutex_lock(&sess->wlock);
-	uint64_t n = sess->w != NULL ? cas_writer_size(sess->w) : 0;
-	pthread_mutex_unlock(&sess->wlock);
-	return n;
+	return sess->size;
+}
+
+/* A status query: the session's size without taking it over and, while
+ * its writer is open, without its lock: a request writing to it (or one
+ * whose client is gone, being torn down) must not make the client's
+ * "where am I" wait or fail. */
+static int fs_upload_status(struct reg_storage *s, const char *repo, const char *id, uint64_t *size,
+                            struct err **err)
+{
+	struct fs_storage *fs = fs_of(s);
+	struct fs_session *sess = NULL;
+	int rc = session_take(fs, repo, id, &sess, err);
+	if (rc < 0)
+		return rc;
+	if (!sess->size_known) {
+		/* first use since a restart or an eviction: open it (the
+		 * lock is only held by another opener meanwhile) */
+		pthread_mutex_lock(&sess->wlock);
+		rc = session_resume(fs, sess, err);
+		pthread_mutex_unlock(&sess->wlock);
+		if (rc == ERR_NOTFOUND)
+			session_retire(fs, sess);
+	}
+	if (rc == 0)
+		*size = sess->size;
+	session_release(fs, sess);
+	return rc;
 }
 
 static void remove_session_file(struct fs_storage *fs, const struct fs_session *sess)
@@ -513,13 +558,16 @@ static int fs_upload_commit(struct reg_upload *up, const struct digest *expected
 	if (w == NULL) {
 		rc = superseded(err);
 	} else {
-		session_retire(fs, sess);
+		/* the session stays in the table while the blob is verified
+		 * and published (fsync can take a while), so status queries
+		 * keep their answer until it is gone */
 		rc = cas_writer_commit(w, expected, -1, &got, size, err);
 		if (rc == 0) {
 			cleanup_free char *link = reg_fs_layer_link(sess->repo, &got);
 			rc = touch_at(fs->rootfd, link, err);
 		}
 		remove_session_file(fs, sess);
+		session_retire(fs, sess);
 	}
 	session_release(fs, sess);
 	free(u);
@@ -949,6 +997,7 @@ static const struct reg_storage_ops fs_ops = {
         .upload_commit = fs_upload_commit,
         .upload_close = fs_upload_close,
         .upload_started = fs_upload_started,
+        .upload_status = fs_upload_status,
         .manifest_resolve = fs_manifest_resolve,
         .manifest_meta = fs_manifest_meta,
         .manifest_open = fs_manifest_open,

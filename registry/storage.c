@@ -67,6 +67,12 @@ void reg_upload_close(struct reg_upload *u, bool cancel)
 		u->storage->ops->upload_close(u, cancel);
 }
 
+int reg_upload_query(struct reg_storage *s, const char *repo, const char *id, uint64_t *size,
+                     struct err **err)
+{
+	return s->ops->upload_status(s, repo, id, size, err);
+}
+
 int reg_upload_started(struct reg_storage *s, const char *repo, const char *id, int64_t *started,
                        struct err **err)
 {

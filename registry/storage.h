@@ -75,6 +75,8 @@ struct reg_storage_ops {
 	void (*upload_close)(struct reg_upload *u, bool cancel);
 	int (*upload_started)(struct reg_storage *s, const char *repo, const char *id,
 	                      int64_t *started, struct err **err);
+	int (*upload_status)(struct reg_storage *s, const char *repo, const char *id,
+	                     uint64_t *size, struct err **err);
 	/* manifests */
 	int (*manifest_resolve)(struct reg_storage *s, const char *repo, const char *tag,
 	                        struct digest *out, struct err **err);
@@ -151,6 +153,11 @@ int reg_upload_commit(struct reg_upload *u, const struct digest *expected, uint6
                       struct err **err);
 /* Release u; cancel also deletes the session and its bytes. NULL is fine. */
 void reg_upload_close(struct reg_upload *u, bool cancel);
+/* Bytes session id of repo holds, without taking it over from a request
+ * writing to it and without waiting for one. ERR_NOTFOUND; ERR_BUSY only
+ * when it cannot be reopened (another process holds it). */
+int reg_upload_query(struct reg_storage *s, const char *repo, const char *id, uint64_t *size,
+                     struct err **err);
 /* When the session started (seconds since the epoch), for metrics and
  * purging. ERR_NOTFOUND. */
 int reg_upload_started(struct reg_storage *s, const char *repo, const char *id, int64_t *started,

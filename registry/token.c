@@ -406,43 +406,23 @@ static void grant_scope(struct reg_req *r, struct reg_identity *who, const char 
 	who->ngrants++;
 }
 
-void reg_token_get(struct reg_req *r)
+/* Mint a token for who with every "scope" of q (each may hold several,
+ * space-separated, as docker sends them) and reply with it. */
+static void token_reply(struct reg_req *r, struct reg_identity *who, const struct reg_query *q)
 {
-	struct reg_auth *a = r->srv->auth;
-	struct reg_identity who;
 	cleanup_err struct err *e = NULL;
-	memset(&who, 0, sizeof(who));
-	if (r->method != REG_M_GET) {
-		reg_reply_header(r, "Allow", "GET");
-		return reg_reply_error(r, 405, API_UNSUPPORTED, "use GET");
-	}
-	if (r->srv->cfg->auth != REG_AUTH_TOKEN)
-		return reg_reply_error(r, 404, API_UNSUPPORTED,
-		                       "no token service on this registry");
-	const char *h = reg_req_header(r, "Authorization");
-	if (h != NULL) {
-		while (*h == ' ')
-			h++;
-		if (strncasecmp(h, "Basic ", 6) != 0 || reg_auth_basic(a, h + 6, &who, &e) < 0) {
-			reg_reply_headerf(r, "WWW-Authenticate", "Basic realm=\"%s\"",
-			                  r->srv->cfg->token_service);
-			return reg_reply_error(r, 401, API_UNAUTHORIZED,
-			                       "invalid username or password");
-		}
-	}
-	const char *service = reg_req_param(r, "service");
+	const char *service = reg_query_get(q, "service");
 	if (service != NULL && !str_eq(service, r->srv->cfg->token_service))
 		return reg_reply_error(r, 400, API_UNSUPPORTED, "unknown service");
-	for (size_t i = 0; i < r->query.n; i++) {
-		if (!str_eq(r->query.keys[i], "scope"))
+	for (size_t i = 0; i < q->n; i++) {
+		if (!str_eq(q->keys[i], "scope"))
 			continue;
-		/* docker joins several scopes with spaces in one parameter */
-		cleanup_strv char **parts = str_split(r->query.values[i], ' ');
+		cleanup_strv char **parts = str_split(q->values[i], ' ');
 		for (size_t j = 0; parts[j] != NULL; j++)
-			grant_scope(r, &who, parts[j]);
+			grant_scope(r, who, parts[j]);
 	}
 	cleanup_free char *tok = NULL;
-	if (reg_token_mint(reg_auth_token(a), &who, &tok, &e) < 0)
+	if (reg_token_mint(reg_auth_token(r->srv->auth), who, &tok, &e) < 0)
 		return reg_reply_error(r, 500, API_INTERNAL, NULL);
 	char when[32];
 	time_t now = time(NULL);
@@ -458,4 +438,117 @@ void reg_token_get(struct reg_req *r)
 		return reg_reply_error(r, 500, API_INTERNAL, NULL);
 	reg_reply_header(r, "Cache-Control", "no-store");
 	reg_reply_bytes(r, 200, "application/json", text, len);
+}
+
+static bool token_service_on(struct reg_req *r)
+{
+	if (r->srv->cfg->auth == REG_AUTH_TOKEN)
+		return true;
+	reg_reply_error(r, 404, API_UNSUPPORTED, "no token service on this registry");
+	return false;
+}
+
+void reg_token_get(struct reg_req *r)
+{
+	struct reg_auth *a = r->srv->auth;
+	struct reg_identity who;
+	cleanup_err struct err *e = NULL;
+	memset(&who, 0, sizeof(who));
+	if (r->method != REG_M_GET) {
+		reg_reply_header(r, "Allow", "GET, POST");
+		return reg_reply_error(r, 405, API_UNSUPPORTED, "use GET or POST");
+	}
+	if (!token_service_on(r))
+		return;
+	const char *h = reg_req_header(r, "Authorization");
+	if (h != NULL) {
+		while (*h == ' ')
+			h++;
+		if (strncasecmp(h, "Basic ", 6) != 0 || reg_auth_basic(a, h + 6, &who, &e) < 0) {
+			reg_reply_headerf(r, "WWW-Authenticate", "Basic realm=\"%s\"",
+			                  r->srv->cfg->token_service);
+			return reg_reply_error(r, 401, API_UNAUTHORIZED,
+			                       "invalid username or password");
+		}
+	}
+	token_reply(r, &who, &r->query);
+}
+
+/* ---- POST /token: the OAuth2 form (RFC 6749 section 4.3) that
+ * containerd and docker send when they hold a username and password.
+ * Only the password grant: this service hands out no refresh tokens, so
+ * a refresh_token grant is refused and clients fall back to it. */
+
+/* The form is tiny; anything larger is not a token request. */
+#define REG_MAX_TOKEN_FORM 8192
+
+static int token_form_data(struct reg_req *r, const char *data, size_t n)
+{
+	if (r->body.len + n > REG_MAX_TOKEN_FORM || buf_add(&r->body, data, n, NULL) < 0) {
+		reg_req_fail(r, 413, API_UNSUPPORTED, "token request too large");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse an application/x-www-form-urlencoded body: the query syntax, with
+ * '+' for a space. */
+static int form_parse(struct reg_query *q, const char *body, struct err **err)
+{
+	cleanup_free char *text = xstrdup(body);
+	cleanup_buf struct buf b;
+	buf_init(&b, 3 * REG_MAX_TOKEN_FORM + 1);
+	for (const char *p = text; *p != '\0'; p++)
+		if ((*p == '+' ? buf_addstr(&b, "%20", err) : buf_addch(&b, *p, err)) < 0)
+			return ERR_INVALID;
+	return reg_query_parse(q, buf_str(&b), err);
+}
+
+/* OAuth2's error body (RFC 6749 section 5.2). */
+static void oauth_error(struct reg_req *r, unsigned status, const char *code, const char *what)
+{
+	cleanup_json json_t *doc = json_pack("{s:s,s:s}", "error", code, "error_description", what);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (doc == NULL || jx_dump(&text, &len, doc, JX_NEWLINE, NULL) < 0)
+		return reg_reply_error(r, 500, API_INTERNAL, NULL);
+	reg_reply_header(r, "Cache-Control", "no-store");
+	reg_reply_bytes(r, status, "application/json", text, len);
+}
+
+static void token_post_end(struct reg_req *r)
+{
+	struct reg_identity who;
+	cleanup_err struct err *e = NULL;
+	struct reg_query form = {0};
+	memset(&who, 0, sizeof(who));
+	if (form_parse(&form, buf_str(&r->body), &e) < 0) {
+		reg_query_release(&form);
+		return oauth_error(r, 400, "invalid_request", "malformed form");
+	}
+	const char *grant = reg_query_get(&form, "grant_type");
+	const char *user = reg_query_get(&form, "username");
+	const char *password = reg_query_get(&form, "password");
+	if (grant == NULL || !str_eq(grant, "password")) {
+		reg_query_release(&form);
+		return oauth_error(r, 400, "unsupported_grant_type",
+		                   "only the password grant is supported");
+	}
+	if (user == NULL || password == NULL || strlen(user) >= sizeof(who.user) ||
+	    reg_auth_password(r->srv->auth, user, password, &e) < 0) {
+		reg_query_release(&form);
+		return oauth_error(r, 401, "invalid_grant", "invalid username or password");
+	}
+	str_copy(who.user, user, sizeof(who.user));
+	who.authenticated = true;
+	token_reply(r, &who, &form);
+	reg_query_release(&form);
+}
+
+void reg_token_post_begin(struct reg_req *r)
+{
+	if (!token_service_on(r))
+		return;
+	r->on_data = token_form_data;
+	r->on_end = token_post_end;
 }

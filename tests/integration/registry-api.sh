@@ -120,6 +120,36 @@ is "$BODY" "chunk-one|chunk-two|last" "chunked blob content"
 req GET "$LOC"
 is "$ST/$(errcode)" 404/BLOB_UPLOAD_UNKNOWN "finished session is gone"
 
+# ---- a status query neither disturbs a live upload nor waits for a cut one
+head -c 3000000 /dev/urandom > "$T_TMP/live"
+req POST /v2/team/app/blobs/uploads/
+LOC=$(hdr Location); UUID=$(hdr Docker-Upload-UUID)
+curl -s -o /dev/null -w '%{http_code}' --limit-rate 2M -X PATCH --data-binary @"$T_TMP/live" \
+	"http://$REG$LOC" > "$T_TMP/live.st" &
+LIVE=$!
+sleep 0.5
+req GET "$LOC"
+is "$ST:$(hdr Docker-Upload-UUID)" "204:$UUID" "status during a live PATCH is 204"
+like "$(hdr Range)" '^0-[0-9][0-9]*$' "status during a live PATCH tells the bytes so far"
+wait $LIVE
+is "$(cat "$T_TMP/live.st")" 202 "the live PATCH still succeeds after a status query"
+req GET "$LOC"
+is "$ST:$(hdr Range)" "204:0-2999999" "status after it counts every byte"
+curl -s -o /dev/null --max-time 0.6 --limit-rate 2M -X PATCH -H 'Content-Range: 3000000-5999999' \
+	--data-binary @"$T_TMP/live" "http://$REG$LOC"
+req GET "$LOC"
+is "$ST:$(hdr Docker-Upload-UUID)" "204:$UUID" "status right after a client cut mid-body is 204"
+sleep 0.3 # the server has dropped the cut request by now
+req GET "$LOC"
+END=$(hdr Range); END=${END#0-}
+[ "$END" -ge 2999999 ] 2>/dev/null; t_ok $? "status after the cut tells a usable offset ($END)"
+tail -c +$((END + 2 - 3000000)) "$T_TMP/live" > "$T_TMP/live.rest"
+req PATCH "$LOC" -H "Content-Range: $((END + 1))-5999999" --data-binary @"$T_TMP/live.rest"
+is "$ST:$(hdr Range)" "202:0-5999999" "the client resumes at that offset after the cut"
+cat "$T_TMP/live" "$T_TMP/live" > "$T_TMP/live2"
+req PUT "$LOC?digest=$(sha "$T_TMP/live2")"
+is "$ST" 201 "the resumed upload completes with the right digest"
+
 # PUT without a body, wrong digest, missing digest, cancel
 req POST /v2/team/app/blobs/uploads/
 LOC=$(hdr Location)
@@ -149,8 +179,9 @@ DE=$(sha "$T_TMP/empty")
 req PUT "$LOC?digest=$DE"
 is "$ST" 201 "empty blob via POST+PUT"
 
-# a new request takes a session over from one still running (a client
-# whose connection died before the server noticed); the old one stops
+# a new PATCH or PUT takes a session over from one still running (a
+# client whose connection died before the server noticed); the old one
+# stops. A status query is read-only: it takes nothing over.
 req POST /v2/team/app/blobs/uploads/
 LOC=$(hdr Location)
 head -c 3000000 /dev/urandom > "$T_TMP/slow"
@@ -159,13 +190,17 @@ SLOW=$!
 sleep 1
 req GET "$LOC"
 is "$ST" 204 "status of a session whose PATCH still runs is answered"
+req PATCH "$LOC" -H 'Content-Range: 99999999-99999999' --data-binary x
+is "$ST" 416 "a misplaced PATCH takes the session over and tells where it stands"
 R1=$(hdr Range)
 wait $SLOW
 req GET "$LOC"
 is "$(hdr Range)" "$R1" "the overtaken PATCH wrote nothing more"
-END=${R1#0-}
-tail -c +$((END + 2)) "$T_TMP/slow" > "$T_TMP/slow-rest"
-req PUT "$LOC?digest=$(sha "$T_TMP/slow")" -H "Content-Range: $((END + 1))-2999999" --data-binary @"$T_TMP/slow-rest"
+# "0-0" is an empty session here: the old PATCH may not have filled one
+# write batch (REG_UPLOAD_BATCH) yet
+NEXT=$((${R1#0-} + 1)); [ "$R1" = "0-0" ] && NEXT=0
+tail -c +$((NEXT + 1)) "$T_TMP/slow" > "$T_TMP/slow-rest"
+req PUT "$LOC?digest=$(sha "$T_TMP/slow")" -H "Content-Range: $NEXT-2999999" --data-binary @"$T_TMP/slow-rest"
 is "$ST" 201 "the upload completes from where the registry said it stood"
 
 # ---- cross-repository mount

@@ -152,7 +152,25 @@ is "$ST" 200 "anonymous token request is answered"
 sleep 3
 req GET "/v2/alice/app/blobs/$D" -H "Authorization: Bearer $TOK"
 is "$ST" 401 "expired token refused"
-req POST /token $A
-is "$ST" 405 "POST /token is 405"
+
+# ---- POST /token: the OAuth2 password grant containerd and docker send
+req POST /token --data-urlencode grant_type=password --data-urlencode username=alice \
+	--data-urlencode password=wonderland --data-urlencode service=bale-auth \
+	--data-urlencode 'scope=repository:alice/app:pull,push repository:alice/other:pull' \
+	--data-urlencode client_id=test
+is "$ST" 200 "POST /token with the password grant is 200"
+TOKP=$(printf '%s' "$BODY" | jq -r .access_token)
+CLAIMS=$(printf '%s' "$TOKP" | cut -d. -f2 | tr '_-' '/+' | sed 's/$/===/' | base64 -d 2>/dev/null)
+is "$(printf '%s' "$CLAIMS" | jq -c '[.access[].name]')" '["alice/app","alice/other"]' "POST /token grants every space-separated scope"
+req HEAD "/v2/alice/app/blobs/$D" -H "Authorization: Bearer $TOKP"
+is "$ST" 200 "the POSTed token pulls"
+req POST /token -d 'grant_type=password&username=alice&password=nope&service=bale-auth'
+is "$ST:$(printf '%s' "$BODY" | jq -r .error)" "401:invalid_grant" "POST /token refuses a wrong password"
+req POST /token -d 'grant_type=refresh_token&refresh_token=x&service=bale-auth'
+is "$ST:$(printf '%s' "$BODY" | jq -r .error)" "400:unsupported_grant_type" "POST /token has no refresh grant"
+req POST /token -d 'grant_type=password&username=alice&password=wonderland&service=other'
+is "$ST" 400 "POST /token refuses another service"
+req PUT /token $A
+is "$ST" 405 "PUT /token is 405"
 
 done_testing
