@@ -98,22 +98,5 @@ int cache_store(struct build_ctx *b, const struct digest *key, const struct blay
 	json_decref(j);
 	if (r < 0)
 		return r;
-	cleanup_free char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_sys(err, ERR_IO, errno, "cannot create '%s'", tmp);
-	r = write_all(fd, text, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r < 0) {
-		unlink(tmp);
-		return err_sys(err, ERR_IO, -r, "cannot write '%s'", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return err_sys(err, ERR_IO, e, "cannot rename '%s'", tmp);
-	}
-	return 0;
+	return file_write_atomic(AT_FDCWD, path, text, len, 0644, err);
 }
