@@ -40,25 +40,33 @@ static void split_name(const char *name, char **repo, char **tag)
 	}
 }
 
+/* "3 hours ago" as docker prints it (go-units HumanDuration + " ago"). */
 static const char *ago(int64_t t, char *buf, size_t n)
 {
 	int64_t d = (int64_t)time(NULL) - t;
+	int64_t minutes = d / 60, hours = (d + 1800) / 3600;
 	if (t <= 0)
 		snprintf(buf, n, "N/A");
+	else if (d < 1)
+		snprintf(buf, n, "Less than a second ago");
 	else if (d < 60)
-		snprintf(buf, n, "Less than a minute ago");
-	else if (d < 3600)
-		snprintf(buf, n, "%lld minutes ago", (long long)(d / 60));
-	else if (d < 2 * 86400)
-		snprintf(buf, n, "%lld hours ago", (long long)(d / 3600));
-	else if (d < 14 * 86400)
-		snprintf(buf, n, "%lld days ago", (long long)(d / 86400));
-	else if (d < 60 * 86400)
-		snprintf(buf, n, "%lld weeks ago", (long long)(d / (7 * 86400)));
-	else if (d < 730 * 86400)
-		snprintf(buf, n, "%lld months ago", (long long)(d / (30 * 86400)));
+		snprintf(buf, n, "%lld seconds ago", (long long)d);
+	else if (minutes == 1)
+		snprintf(buf, n, "About a minute ago");
+	else if (minutes < 60)
+		snprintf(buf, n, "%lld minutes ago", (long long)minutes);
+	else if (hours == 1)
+		snprintf(buf, n, "About an hour ago");
+	else if (hours < 48)
+		snprintf(buf, n, "%lld hours ago", (long long)hours);
+	else if (hours < 24 * 7 * 2)
+		snprintf(buf, n, "%lld days ago", (long long)(hours / 24));
+	else if (hours < 24 * 30 * 2)
+		snprintf(buf, n, "%lld weeks ago", (long long)(hours / 24 / 7));
+	else if (hours < 24 * 365 * 2)
+		snprintf(buf, n, "%lld months ago", (long long)(hours / 24 / 30));
 	else
-		snprintf(buf, n, "%lld years ago", (long long)(d / (365 * 86400)));
+		snprintf(buf, n, "%lld years ago", (long long)(d / 3600 / 24 / 365));
 	return buf;
 }
 
@@ -97,6 +105,29 @@ static void row_fill(struct store *s, const struct store_image *im, struct row *
 	store_loaded_release(&l);
 }
 
+/* Columns as wide as their widest cell plus three spaces, as docker's
+ * tabwriter lays them out. */
+static void print_table(const struct row *rows, size_t n)
+{
+	char (*created)[64] = xcalloc(n ? n : 1, sizeof(*created));
+	int wr = (int)strlen("REPOSITORY"), wt = (int)strlen("TAG"), wc = (int)strlen("CREATED");
+	for (size_t i = 0; i < n; i++) {
+		ago(rows[i].created_s, created[i], sizeof(created[i]));
+		wr = (int)strlen(rows[i].repo) > wr ? (int)strlen(rows[i].repo) : wr;
+		wt = (int)strlen(rows[i].tag) > wt ? (int)strlen(rows[i].tag) : wt;
+		wc = (int)strlen(created[i]) > wc ? (int)strlen(created[i]) : wc;
+	}
+	printf("%-*s   %-*s   %-12s   %-*s   %s\n", wr, "REPOSITORY", wt, "TAG", "IMAGE ID", wc,
+	       "CREATED", "SIZE");
+	for (size_t i = 0; i < n; i++) {
+		char size[PROGRESS_FMT_SIZE];
+		const char *id = str_has_prefix(rows[i].id, "sha256:") ? rows[i].id + 7 : rows[i].id;
+		printf("%-*s   %-*s   %-12.12s   %-*s   %s\n", wr, rows[i].repo, wt, rows[i].tag, id,
+		       wc, created[i], progress_format_bytes(rows[i].size, size, sizeof(size)));
+	}
+	free(created);
+}
+
 static void row_release(struct row *r)
 {
 	free(r->repo);
@@ -132,21 +163,18 @@ static int run_images(int argc, char **argv, const struct bale_globals *g)
 	size_t n = 0;
 	if (store_list(s, &v, &n, &err) < 0)
 		return bale_fail(err);
-	if (!json)
-		printf("%-40s %-16s %-13s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
-	for (size_t i = 0; i < n; i++) {
-		struct row r;
-		row_fill(s, &v[i], &r);
-		if (json) {
-			print_json(&r);
-		} else {
-			char a[64], b[PROGRESS_FMT_SIZE];
-			const char *id = str_has_prefix(r.id, "sha256:") ? r.id + 7 : r.id;
-			printf("%-40s %-16s %-13.12s %-20s %s\n", r.repo, r.tag, id,
-			       ago(r.created_s, a, sizeof(a)), progress_format_bytes(r.size, b, sizeof(b)));
-		}
-		row_release(&r);
+	struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
+	for (size_t i = 0; i < n; i++)
+		row_fill(s, &v[i], &rows[i]);
+	if (json) {
+		for (size_t i = 0; i < n; i++)
+			print_json(&rows[i]);
+	} else {
+		print_table(rows, n);
 	}
+	for (size_t i = 0; i < n; i++)
+		row_release(&rows[i]);
+	free(rows);
 	store_images_free(v, n);
 	return BALE_EXIT_OK;
 }

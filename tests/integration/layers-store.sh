@@ -23,6 +23,14 @@ t_ok $? "the image went to --root"
 
 run "$BALE" images
 like "$T_OUT" 'busybox +1 +[0-9a-f]{12} ' "images lists busybox:1"
+"$BALE" tag busybox:1 registry.example.com:5000/a-rather-long/repository-name:v1.2.3-long-tag
+run "$BALE" images
+col=$(printf '%s\n' "$T_OUT" | head -n 1 | awk '{ print index($0, "IMAGE ID") }')
+bad=$(printf '%s\n' "$T_OUT" | tail -n +2 | awk -v c="$col" 'substr($0, c, 12) !~ /^[0-9a-f]+$/ { print }')
+is "$bad" "" "images: columns widen to the longest name, ids aligned under IMAGE ID"
+like "$T_OUT" '(seconds|minutes|hours|days|weeks|months|years) ago|About an? (minute|hour) ago|Less than a second ago' \
+	"images: CREATED reads as docker's"
+"$BALE" rmi registry.example.com:5000/a-rather-long/repository-name:v1.2.3-long-tag >/dev/null
 run "$BALE" images --format json
 like "$T_OUT" '"Repository":"busybox","Tag":"1","ID":"sha256:' "images --format json"
 grep -q '"org.opencontainers.image.ref.name":"busybox:1"' "$BALE_ROOT/index.json"
