@@ -17,17 +17,20 @@ static int run_save(int argc, char **argv, const struct bale_globals *g)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "all", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err *err = NULL;
 	const char *out = NULL;
-	enum archive_format fmt = ARCHIVE_FORMAT_DOCKER;
+	struct store_save_opts so = { .format = ARCHIVE_FORMAT_DOCKER, .all = false };
 	int c;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		if (c == 'o') {
 			out = optarg;
+		} else if (c == 'a') {
+			so.all = true;
 		} else if (c == 'f') {
-			if (store_archive_format_parse(optarg, &fmt, &err) < 0) {
+			if (store_archive_format_parse(optarg, &so.format, &err) < 0) {
 				int r = bale_usage_error(&cmd_save, "--format: %s", err_msg(err));
 				err_free(err);
 				return r;
@@ -50,7 +53,7 @@ static int run_save(int argc, char **argv, const struct bale_globals *g)
 		err_sys(&err, ERR_IO, errno, "cannot create '%s'", out);
 		return bale_fail(err);
 	}
-	int r = store_save(s, argv + optind, (size_t)(argc - optind), fmt, fd, &err);
+	int r = store_save_with(s, argv + optind, (size_t)(argc - optind), &so, fd, &err);
 	if (r == 0 && out != NULL && (fsync(fd) < 0 || rename(tmp, out) < 0))
 		r = err_sys(&err, ERR_IO, errno, "cannot write '%s'", out);
 	if (r < 0) {
@@ -64,10 +67,12 @@ static int run_save(int argc, char **argv, const struct bale_globals *g)
 const struct bale_command cmd_save = {
 	.name = "save",
 	.summary = "write images to a docker-archive or oci-archive tar",
-	.usage = "usage: bale save [-o FILE] [--format docker-archive|oci-archive] IMAGE...\n"
+	.usage = "usage: bale save [-o FILE] [--format docker-archive|oci-archive] [--all] IMAGE...\n"
 		 "\n"
 		 "Write the images to FILE (default: stdout, not a terminal).\n"
 		 "docker-archive (the default) is what `docker load` reads; oci-archive\n"
-		 "is a tar of an OCI image layout (`skopeo copy oci-archive:FILE ...`).\n",
+		 "is a tar of an OCI image layout (`skopeo copy oci-archive:FILE ...`).\n"
+		 "An image that is a multi-platform index is saved for this machine's\n"
+		 "platform; with --all (oci-archive only) the whole index is kept.\n",
 	.run = run_save,
 };

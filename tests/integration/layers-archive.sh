@@ -100,6 +100,18 @@ is "$T_OUT" "$ID" "it loads the whole index"
 run "$BALE" copy -q --platform linux/arm64 local:v1 "oci:$T_TMP/v1a:x"
 is "$T_OUT" "$ARM" "with both platforms"
 
+# ---- bale save --all keeps the index; a docker-archive cannot
+run "$BALE" save --all --format oci-archive -o "$T_TMP/saved.tar" v1
+is "$T_RC" 0 "bale save --all writes an oci-archive of an index"
+run "$BALE" --root "$T_TMP/saveroot" load -i "$T_TMP/saved.tar"
+run "$BALE" --root "$T_TMP/saveroot" copy -q --platform linux/arm64 local:v1 "oci:$T_TMP/v1s:x"
+is "$T_OUT" "$ARM" "  and loading it back gives both platforms"
+run "$BALE" save --all -o "$T_TMP/saved-d.tar" v1
+is "$T_RC" 1 "bale save --all to a docker-archive is refused"
+like "$T_ERR" "one platform" "  saying the format holds one platform"
+test ! -e "$T_TMP/saved-d.tar"
+t_ok $? "  and writes no file"
+
 # ---- an archive whose index lacks a child is refused, nothing tagged
 mkdir -p "$T_TMP/cut" && tar -C "$T_TMP/cut" -xf "$A"
 rm "$T_TMP/cut/blobs/sha256/${ARM#sha256:}"
