@@ -102,6 +102,17 @@ char *str_trim(char *s);
  * frees. */
 #define STR_QUOTE_MAX 100
 char *str_quote(const char *s, size_t n);
+/* Value of a hexadecimal digit (either case), or -1 for anything else. */
+static inline int hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 /* Number of entries of a NULL-terminated array. */
 size_t strv_len(char *const *v);
 /* Append a copy of s to a NULL-terminated array (*v may be NULL). */

@@ -30,11 +30,6 @@ static void skip_ws(struct jscan *j)
 	}
 }
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static bool scan_string(struct jscan *j)
 {
 	j->pos++; /* opening quote */
@@ -59,7 +54,7 @@ static bool scan_string(struct jscan *j)
 			if (j->pos + 6 > j->n)
 				return false;
 			for (size_t k = 2; k < 6; k++)
-				if (!is_hex(j->s[j->pos + k]))
+				if (hex_digit_value(j->s[j->pos + k]) < 0)
 					return false;
 			j->pos += 6;
 		} else {
@@ -177,16 +172,9 @@ static bool scan_value(struct jscan *j, int depth)
 static unsigned hex4(const char *p)
 {
 	unsigned v = 0;
-	for (int k = 0; k < 4; k++) {
-		char c = p[k];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else
-			v |= (unsigned)(c - 'A' + 10);
-	}
+	/* The scanner already checked that these are four hex digits. */
+	for (int k = 0; k < 4; k++)
+		v = v << 4 | (unsigned)hex_digit_value(p[k]);
 	return v;
 }
 

@@ -30,17 +30,6 @@ const char *reg_route_name(enum reg_route_kind kind)
 	return route_names[kind];
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode %XX (and '+' as space when plus is set) in place. */
 static int decode_inplace(char *s, bool plus, bool slash_ok, struct err **err)
 {
@@ -54,7 +43,7 @@ static int decode_inplace(char *s, bool plus, bool slash_ok, struct err **err)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hexval(r[1]), lo = hi >= 0 ? hexval(r[2]) : -1;
+		int hi = hex_digit_value(r[1]), lo = hi >= 0 ? hex_digit_value(r[2]) : -1;
 		if (hi < 0 || lo < 0)
 			return err_set(err, ERR_INVALID,
 			               "malformed percent-escape in request target");
