@@ -16,8 +16,13 @@ struct cf_ignore;
 
 /* Parse the text of an ignore file (comments `#...` at the start of a line,
  * blank lines skipped, a UTF-8 BOM dropped). On success the caller frees
- * *out with cf_ignore_free(). Errors: ERR_INVALID for a bad pattern (an
- * unclosed `[`, a trailing `\`, a lone `!`), naming the line. */
+ * *out with cf_ignore_free(). After a backslash a pattern means what Go's
+ * regexp syntax gives it, as in patternmatcher (`\d`, `\w`, `\s`, `\b`, `\x41`,
+ * `\Q...\E`, ...). Errors: ERR_INVALID for a bad pattern (an unclosed `[`, a
+ * trailing `\`, a lone `!`, an escape Go's regexp refuses such as `\y`, and
+ * the Unicode classes `\p` `\P`, which are not implemented), naming the
+ * line. Unlike patternmatcher, which compiles a pattern only when a path
+ * first reaches it, a bad escape is refused here even if no path would. */
 int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
 		    struct err **err);
 

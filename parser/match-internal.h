@@ -17,6 +17,8 @@ enum cf_pt_kind {
 	CF_PT_OPT,          /* start of an optional group, greedy; skip = index after it */
 	CF_PT_CLASS,        /* [...] with ranges */
 	CF_PT_BOL,          /* ^ in the middle of a pattern: only at offset 0 */
+	CF_PT_EOT,          /* regex \z: only at the end of the text */
+	CF_PT_WORDB,        /* regex \b (\B when negated): ASCII word boundary */
 };
 
 struct cf_ptok {

@@ -55,6 +55,12 @@ void cf_matcher_release(struct cf_matcher *m)
 	m->stack = NULL;
 }
 
+/* Go's regexp isWordChar: \b and \B only look at ASCII. */
+static bool is_word_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 static bool class_has(const struct cf_ptok *t, int32_t r)
 {
 	bool in = false;
@@ -137,6 +143,19 @@ static ssize_t run_path(struct cf_matcher *m, size_t ti, size_t pos)
 				return -1;
 			ti++;
 			break;
+		case CF_PT_EOT:
+			if (pos != m->n)
+				return -1;
+			ti++;
+			break;
+		case CF_PT_WORDB: {
+			bool before = pos > 0 && is_word_byte(m->s[pos - 1]);
+			bool after = pos < m->n && is_word_byte(m->s[pos]);
+			if ((before != after) == t->negated)
+				return -1;
+			ti++;
+			break;
+		}
 		case CF_PT_OPT:
 			/* Greedy: enter the group first, skip it on failure. */
 			push(m, t->skip, pos);

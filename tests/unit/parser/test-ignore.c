@@ -64,6 +64,57 @@ static const struct row rows[] = {
 	{ "*", "x/y", true },
 	{ "*", ".dockerignore", true },
 	{ ".git", ".git/HEAD", true },
+	/* After a backslash, patternmatcher's regexp gives Go (RE2) meanings;
+	 * each expected value here was checked with moby/patternmatcher. */
+	{ "a\\d", "a1", true },
+	{ "a\\d", "ab", false },
+	{ "a\\D", "ab", true },
+	{ "a\\D", "a1", false },
+	{ "a\\s", "a ", true },
+	{ "a\\s", "a\vb", false },          /* RE2's \s has no \v */
+	{ "a\\S", "ab", true },
+	{ "a\\w", "a_", true },
+	{ "a\\w", "a-", false },
+	{ "a\\W", "a-", true },
+	{ "a\\W", "a\xC3\xA9", true },      /* \w is ASCII only */
+	{ "a\\b", "a", true },               /* word boundary at the end */
+	{ "a\\bb", "ab", false },
+	{ "\\Bb", "b", false },
+	{ "a\\B_", "a_", true },
+	{ "a\\b/x", "a/x", true },
+	{ "\\Aa", "a", true },
+	{ "a\\z", "a", true },
+	{ "a\\z", "ab", false },
+	{ "a\\tb", "a\tb", true },
+	{ "a\\nb", "a\nb", true },
+	{ "a\\x41", "aA", true },
+	{ "a\\x{41}", "aA", true },
+	{ "a\\x{e9}", "a\xC3\xA9", true },
+	{ "a\\101", "aA", true },            /* octal */
+	{ "a\\0101", "a\b1", true },        /* at most three octal digits */
+	{ "a\\x2fb", "a/b", true },
+	{ "a\\x2f", "a/b", false },
+	{ "a\\_", "a_", true },              /* punctuation stands for itself */
+	{ "a\\-", "a-", true },
+	/* ... inside [...] too */
+	{ "[\\d]", "5", true },
+	{ "[\\d]", "d", false },
+	{ "[^\\d]", "1", false },
+	{ "[\\x41-\\x43]", "B", true },
+	{ "[\\x41]", "x", false },
+	{ "[\\n]", "n", false },
+	{ "[\\d-z]", "-", true },
+	{ "[\\]a]", "a", true },
+	/* \Q quotes patternmatcher's regexp text, up to \E or to its end */
+	{ "\\Qa*", "a[^/]*$", true },
+	{ "\\Qa*", "a[^/]*$x", true },        /* the quoted `$` no longer anchors */
+	{ "\\Qa*", "ab", false },
+	{ "a\\Q.\\Eb", "a\\.b", true },
+	{ "a\\Q.\\Eb", "a.b", false },
+	{ "\\Qa\\Eb*", "abc", true },
+	{ "x\\Q\\\\Ey", "x\\y", true },
+	{ "\\Q**/b", "(.*/)?b$", true },
+	{ "\\Q\\y", "\\y$", true },
 	{ "!", "", false },                   /* (parse error, checked below) */
 };
 
@@ -87,7 +138,14 @@ static void check_table(void)
 
 static void check_errors(void)
 {
-	static const char *const bad[] = { "!", "a\n[abc", "x\\", "[]a]", "[a-]" };
+	static const char *const bad[] = {
+		"!", "a\n[abc", "x\\", "[]a]", "[a-]",
+		/* regexp.Compile refuses these escapes (checked with patternmatcher) */
+		"a\\y", "a\\8", "a\\1", "a\\x4", "a\\x{}", "a\\x{110000}", "a\\\xC3\xA9", "a\\Z", "a\\C",
+		/* valid for Go but not implemented: refused, not misread */
+		"[\\y]", "[a-\\d]", "[\\x43-\\x41]", "[\\b]",
+		"a\\pL", "a\\p{Greek}", "[\\pL]",
+	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct cf_ignore *ig = NULL;
 		struct err *err = NULL;
