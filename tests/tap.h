@@ -41,6 +41,48 @@ __attribute__((format(printf, 1, 2), unused)) static void diag(const char *fmt, 
 	fflush(stdout);
 }
 
+/* Printable form of a test input for a TAP description (a raw newline would
+ * end the TAP line, '#' would start a directive): bytes outside printable
+ * ASCII as \xNN, cut at 200 bytes. Rotates over four static buffers so
+ * several can appear in one call. */
+__attribute__((unused)) static const char *tap_esc(const char *s)
+{
+	static char bufs[4][256];
+	static unsigned next;
+	char *out = bufs[next++ % 4];
+	size_t o = 0;
+	for (; *s != '\0' && o < 200; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c < 0x7f && c != '#') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = "0123456789abcdef"[c >> 4];
+			out[o++] = "0123456789abcdef"[c & 15];
+		}
+	}
+	if (*s != '\0') {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* depth '[' then depth ']': a nesting test for JSON and YAML flow parsers.
+ * Caller frees. */
+__attribute__((unused)) static char *tap_brackets(int depth)
+{
+	char *s = malloc((size_t)depth * 2 + 1);
+	if (s == NULL)
+		abort();
+	memset(s, '[', (size_t)depth);
+	memset(s + depth, ']', (size_t)depth);
+	s[depth * 2] = '\0';
+	return s;
+}
+
 /* ok(cond, "what is checked") */
 #define ok(cond, ...) tap_ok_(!!(cond), __VA_ARGS__)
 

@@ -18,34 +18,6 @@
 	"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a8" \
 	"36ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
 
-/* Printable form of a test input for a TAP description: a raw newline
- * would end the TAP line. Rotates over a few static buffers so several
- * can appear in one call. */
-static const char *esc(const char *s)
-{
-	static char bufs[4][256];
-	static unsigned next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (; *s != '\0' && o < 200; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c < 0x7f && c != '#') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = "0123456789abcdef"[c >> 4];
-			out[o++] = "0123456789abcdef"[c & 15];
-		}
-	}
-	if (*s != '\0') {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void test_vectors(void)
 {
 	struct digest d;
@@ -262,10 +234,10 @@ static void test_rejections(void)
 		struct digest d;
 		cleanup_err struct err *e = NULL;
 		memset(&d, 0xff, sizeof(d));
-		is_int(digest_parse(&d, b->in, &e), b->code, "reject '%s'", esc(b->in));
-		like(err_msg(e), b->reason, "reason for '%s'", esc(b->in));
-		ok(d.algo == 0, "output zeroed for '%s'", esc(b->in));
-		ok(!digest_valid(b->in), "digest_valid refuses '%s'", esc(b->in));
+		is_int(digest_parse(&d, b->in, &e), b->code, "reject '%s'", tap_esc(b->in));
+		like(err_msg(e), b->reason, "reason for '%s'", tap_esc(b->in));
+		ok(d.algo == 0, "output zeroed for '%s'", tap_esc(b->in));
+		ok(!digest_valid(b->in), "digest_valid refuses '%s'", tap_esc(b->in));
 	}
 
 	cleanup_err struct err *e = NULL;

@@ -120,18 +120,9 @@ static void test_load_errors(void)
 	err_free(e);
 }
 
-static char *nested(int depth)
-{
-	char *s = xmalloc((size_t)depth * 2 + 1);
-	memset(s, '[', (size_t)depth);
-	memset(s + depth, ']', (size_t)depth);
-	s[depth * 2] = '\0';
-	return s;
-}
-
 static void test_load_hostile(void)
 {
-	char *s = nested(100000);
+	char *s = tap_brackets(100000);
 	int code;
 	char *msg = load_msg(s, strlen(s), 0, &code);
 	is_str(msg, "m.json:1:2049: maximum parsing depth reached near '['",
@@ -139,7 +130,7 @@ static void test_load_hostile(void)
 	free(msg);
 	free(s);
 
-	s = nested(JX_MAX_DEPTH);
+	s = tap_brackets(JX_MAX_DEPTH);
 	json_t *j = NULL;
 	struct err *e = NULL;
 	is_int(jx_load_buffer(&j, s, strlen(s), "m.json", 0, &e), 0, "2048 levels load");

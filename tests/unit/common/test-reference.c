@@ -10,34 +10,6 @@
 #define D512 "sha512:" F64 F64
 #define BB "86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"
 
-/* Printable form of a test input for a TAP description: a raw newline
- * would end the TAP line. Rotates over a few static buffers so several
- * can appear in one call. */
-static const char *esc(const char *s)
-{
-	static char bufs[4][256];
-	static unsigned next;
-	char *out = bufs[next++ % 4];
-	size_t o = 0;
-	for (; *s != '\0' && o < 200; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c < 0x7f && c != '#') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = "0123456789abcdef"[c >> 4];
-			out[o++] = "0123456789abcdef"[c & 15];
-		}
-	}
-	if (*s != '\0') {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* ---- strict parsing (reference.Parse) ---- */
 
 struct strict_case {
@@ -152,24 +124,24 @@ static void test_strict_table(void)
 		cleanup_err struct err *e = NULL;
 		int rc = ref_parse(&r, c->in, &e);
 		if (c->code != 0) {
-			is_int(rc, c->code, "parse '%s' fails: %s", esc(c->in), err_msg(e));
+			is_int(rc, c->code, "parse '%s' fails: %s", tap_esc(c->in), err_msg(e));
 			if (c->reason != NULL)
-				like(err_msg(e), c->reason, "reason for '%s'", esc(c->in));
+				like(err_msg(e), c->reason, "reason for '%s'", tap_esc(c->in));
 			ok(r.path == NULL && r.domain == NULL && r.tag == NULL && r.digest == NULL,
-			   "output zeroed after '%s'", esc(c->in));
+			   "output zeroed after '%s'", tap_esc(c->in));
 			continue;
 		}
-		if (!ok(rc == 0, "parse '%s'", esc(c->in))) {
+		if (!ok(rc == 0, "parse '%s'", tap_esc(c->in))) {
 			diag("  %s", err_msg(e));
 			continue;
 		}
 		ok(str_eq(or_null(r.domain), or_null(c->domain)) && str_eq(r.path, c->path) &&
 			   str_eq(or_null(r.tag), or_null(c->tag)) &&
 			   str_eq(or_null(r.digest), or_null(c->digest)),
-		   "'%s' -> domain %s path %s tag %s digest %s", esc(c->in), or_null(r.domain),
+		   "'%s' -> domain %s path %s tag %s digest %s", tap_esc(c->in), or_null(r.domain),
 		   or_null(r.path), or_null(r.tag), or_null(r.digest));
 		cleanup_free char *s = ref_string(&r);
-		is_str(s, c->in, "'%s' formats back exactly", esc(c->in));
+		is_str(s, c->in, "'%s' formats back exactly", tap_esc(c->in));
 	}
 }
 
@@ -340,19 +312,19 @@ static void test_normalized_table(void)
 		cleanup_err struct err *e = NULL;
 		int rc = ref_parse_normalized(&r, c->in, &e);
 		if (c->code != 0) {
-			is_int(rc, c->code, "normalized '%s' fails: %s", esc(c->in), err_msg(e));
+			is_int(rc, c->code, "normalized '%s' fails: %s", tap_esc(c->in), err_msg(e));
 			if (c->reason != NULL)
-				like(err_msg(e), c->reason, "reason for '%s'", esc(c->in));
+				like(err_msg(e), c->reason, "reason for '%s'", tap_esc(c->in));
 			continue;
 		}
-		if (!ok(rc == 0, "normalized '%s'", esc(c->in))) {
+		if (!ok(rc == 0, "normalized '%s'", tap_esc(c->in))) {
 			diag("  %s", err_msg(e));
 			continue;
 		}
 		cleanup_free char *full = ref_string(&r);
 		cleanup_free char *fam = ref_familiar(&r);
-		is_str(full, c->full, "'%s' normalizes", esc(c->in));
-		is_str(fam, c->familiar, "'%s' familiar form", esc(c->in));
+		is_str(full, c->full, "'%s' normalizes", tap_esc(c->in));
+		is_str(fam, c->familiar, "'%s' familiar form", tap_esc(c->in));
 
 		/* the familiar form reads back as the same reference */
 		cleanup_ref struct ref back = { 0 };

@@ -268,24 +268,15 @@ static void test_aliases(void)
 	buf_release(&b);
 }
 
-static char *flow_nest(int depth)
-{
-	char *s = xmalloc((size_t)depth * 2 + 1);
-	memset(s, '[', (size_t)depth);
-	memset(s + depth, ']', (size_t)depth);
-	s[depth * 2] = '\0';
-	return s;
-}
-
 static void test_limits(void)
 {
-	char *s = flow_nest(YML_MAX_DEPTH);
+	char *s = tap_brackets(YML_MAX_DEPTH);
 	struct ynode *root = load(s);
 	ok(root->kind == YNODE_SEQ, "64 levels load");
 	ynode_free(root);
 	free(s);
 
-	s = flow_nest(100000);
+	s = tap_brackets(100000);
 	load_fails(s, "r.yml:1:65: nested deeper than 64 levels", "deep flow nesting");
 	free(s);
 
