@@ -150,6 +150,22 @@ static int setup_proc(int rootfd, struct err **err)
 			 err);
 }
 
+/* O_PATH fd of rel in the rootfs without following a final symlink, or
+ * ERR_NOTFOUND (err left untouched: an absent path needs no masking), or
+ * another negative code with err set. */
+static int open_if_present(int rootfd, const char *rel, struct err **err)
+{
+	struct err *e = NULL;
+	int fd = path_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW, 0, &e);
+	if (fd >= 0 || err_code(e) == ERR_NOTFOUND) {
+		err_free(e);
+		return fd >= 0 ? fd : ERR_NOTFOUND;
+	}
+	int code = err_code(e);
+	err_move(err, &e);
+	return code;
+}
+
 static int mask_paths(int rootfd, struct err **err)
 {
 	char fp[FDPATH_MAX], nullp[FDPATH_MAX];
@@ -157,15 +173,11 @@ static int mask_paths(int rootfd, struct err **err)
 	if (null < 0)
 		return err_wrap(err, "cannot open '/dev/null'");
 	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
-		struct err *e = NULL;
-		cleanup_close int fd = path_open_in_root(rootfd, masked_paths[i], O_PATH | O_NOFOLLOW,
-							 0, &e);
-		int code = err_code(e);
-		err_free(e);
-		if (fd < 0 && code == ERR_NOTFOUND)
+		cleanup_close int fd = open_if_present(rootfd, masked_paths[i], err);
+		if (fd == ERR_NOTFOUND)
 			continue;
 		if (fd < 0)
-			return err_set(err, ERR_IO, "cannot open '%s' to mask it", masked_paths[i]);
+			return err_wrap(err, "cannot mask '%s'", masked_paths[i]);
 		struct stat st;
 		if (fstat(fd, &st) < 0)
 			return err_sys(err, ERR_IO, errno, "cannot stat '%s'", masked_paths[i]);
@@ -177,15 +189,11 @@ static int mask_paths(int rootfd, struct err **err)
 			return mount_err(err, errno, "a mask", masked_paths[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
-		struct err *e = NULL;
-		cleanup_close int fd = path_open_in_root(rootfd, readonly_paths[i], O_PATH | O_NOFOLLOW,
-							 0, &e);
-		int code = err_code(e);
-		err_free(e);
-		if (fd < 0 && code == ERR_NOTFOUND)
+		cleanup_close int fd = open_if_present(rootfd, readonly_paths[i], err);
+		if (fd == ERR_NOTFOUND)
 			continue;
 		if (fd < 0)
-			return err_set(err, ERR_IO, "cannot open '%s'", readonly_paths[i]);
+			return err_wrap(err, "cannot make '%s' read-only", readonly_paths[i]);
 		if (mount(fdpath(fp, fd), fdpath(nullp, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
 			return mount_err(err, errno, "a bind", readonly_paths[i]);
 		if (make_readonly(rootfd, readonly_paths[i], err) < 0)
