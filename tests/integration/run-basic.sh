@@ -100,9 +100,15 @@ i=0
 while [ "$i" -lt 50 ] && ps -eo args | grep -v grep | grep -q "sleep 1000; : $tag"; do sleep 0.1; i=$((i + 1)); done
 ps -eo args | grep -v grep | grep -q "sleep 1000; : $tag"
 is "$?" 1 "after SIGKILL of bale, no step process is left"
-left=$(for p in /proc/[0-9]*; do readlink "$p/ns/mnt"; done 2>/dev/null | sort -u |
-	grep -Fx "$nss")
-is "$left" "" "  no mount namespace (and so no mount) is left"
+# The kernel tears a namespace down after its last process is reaped, and
+# nsfs inode numbers are reused by the namespaces of tests running beside
+# this one: poll, as above, rather than sample once.
+ns_left() {
+	for p in /proc/[0-9]*; do readlink "$p/ns/mnt"; done 2>/dev/null | sort -u | grep -Fx "$nss"
+}
+i=0
+while [ "$i" -lt 50 ] && [ -n "$(ns_left)" ]; do sleep 0.1; i=$((i + 1)); done
+is "$(ns_left)" "" "  no mount namespace (and so no mount) is left"
 after=$(tmp_entries)
 is "$after" "$before" "  no temp directory is left"
 done_testing
