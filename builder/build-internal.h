@@ -172,8 +172,6 @@ int rootfs_commit_upper(struct build_ctx *b, struct bstage *st, const char *uppe
 void rootfs_stage_add_layer(struct bstage *st, const struct blayer *l);
 /* Make a new empty temp directory under the build's tmp dir. */
 char *rootfs_mktemp(struct build_ctx *b, const char *what, struct err **err);
-/* rm -rf of a host path we created. */
-void rootfs_remove_tree(const char *path);
 
 /* ---------------------------------------------------------------- cache */
 

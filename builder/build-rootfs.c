@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,38 +17,6 @@
 #include "builder/build-internal.h"
 #include "common/util.h"
 #include "layers/layer.h"
-
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (type == FTW_DP || type == FTW_D)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-void rootfs_remove_tree(const char *path)
-{
-	if (path == NULL)
-		return;
-	/* Directories without write or search permission (a step may leave
-	 * 0500 dirs) are fixed up on the way down. */
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	nftw(path, rm_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if (access(path, F_OK) == 0) {
-		/* Retry once the top is writable again. */
-		chmod(path, 0700);
-		nftw(path, rm_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	}
-}
 
 char *rootfs_mktemp(struct build_ctx *b, const char *what, struct err **err)
 {
@@ -90,16 +57,16 @@ int rootfs_layer_dir(struct build_ctx *b, const struct blayer *l, char **dir, st
 	ao.set_owner = true;
 	struct digest got;
 	if (layer_apply_fd(fd, tmp, &ao, &got, err) < 0) {
-		rootfs_remove_tree(tmp);
+		remove_tree(tmp);
 		char s[DIGEST_MAX_STRING];
 		return err_wrap(err, "cannot extract layer %s", digest_format(&l->desc.digest, s));
 	}
 	if (rename(tmp, path) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
 		int e = errno;
-		rootfs_remove_tree(tmp);
+		remove_tree(tmp);
 		return err_sys(err, ERR_IO, e, "cannot rename '%s' to '%s'", tmp, path);
 	}
-	rootfs_remove_tree(tmp);
+	remove_tree(tmp);
 	*dir = steal_pointer(&path);
 	return 0;
 }
@@ -278,7 +245,7 @@ void rootfs_view_close(struct rootfs_view *v)
 {
 	rootfs_view_unmount(v, NULL);
 	if (v->dir != NULL)
-		rootfs_remove_tree(v->dir);
+		remove_tree(v->dir);
 	free(v->dir);
 	free(v->upper);
 	free(v->work);

@@ -443,7 +443,7 @@ static void remove_stale_tmp(struct build_ctx *b)
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
 		cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
-		rootfs_remove_tree(p);
+		remove_tree(p);
 	}
 }
 
@@ -491,7 +491,7 @@ static void build_ctx_release(struct build_ctx *b)
 	cf_ignore_free(b->ignore);
 	free(b->ctx_dir);
 	if (b->tmp != NULL)
-		rootfs_remove_tree(b->tmp);
+		remove_tree(b->tmp);
 	free(b->tmp);
 	free(b->empty_dir);
 	free(b->work);

@@ -145,7 +145,7 @@ out:
 		return r;
 	if (!keep_git) {
 		cleanup_free char *g = xasprintf("%s/.git", tmp);
-		rootfs_remove_tree(g);
+		remove_tree(g);
 	}
 	if (subdir != NULL && *subdir != '\0') {
 		if (!path_is_within(subdir))

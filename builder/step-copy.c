@@ -410,13 +410,13 @@ static int try_unpack(struct copy_job *j, const struct copy_src *s, struct err *
 	if (layer_apply_fd(fd, tmp, &ao, NULL, &e) < 0) {
 		/* Not an archive after all (a plain .gz file): copy it. */
 		err_free(e);
-		rootfs_remove_tree(tmp);
+		remove_tree(tmp);
 		return 0;
 	}
 	cleanup_close int dd = dest_mkdir(j, j->dest, err);
 	cleanup_close int sd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dd < 0 || sd < 0) {
-		rootfs_remove_tree(tmp);
+		remove_tree(tmp);
 		return dd < 0 ? dd : err_sys(err, ERR_IO, errno, "cannot open '%s'", tmp);
 	}
 	struct copy_src tsrc = { .rootfd = sd, .rel = ".", .keep_owner = true };
@@ -427,7 +427,7 @@ static int try_unpack(struct copy_job *j, const struct copy_src *s, struct err *
 	/* the temp tree's inode numbers may come back for other files */
 	for (; j->n_links > nl; j->n_links--)
 		free(j->links[j->n_links - 1].dpath);
-	rootfs_remove_tree(tmp);
+	remove_tree(tmp);
 	return r < 0 ? r : 1;
 }
 

@@ -558,9 +558,9 @@ int step_run(struct build_ctx *b, struct bstage *st, const struct cf_instruction
 out:
 	step_output_finish(so, out_fd);
 	if (dir != NULL)
-		rootfs_remove_tree(dir);
+		remove_tree(dir);
 	if (script_dir != NULL)
-		rootfs_remove_tree(script_dir);
+		remove_tree(script_dir);
 	rootfs_view_close(&v);
 	run_mounts_release(&rm);
 	buf_release(&hist);

@@ -4,12 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/error.h"
 
@@ -327,4 +329,43 @@ ssize_t read_full(int fd, void *buf, size_t n)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static int unlock_dir(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if ((type == FTW_D || type == FTW_DNR) && (sb->st_mode & 0700) != 0700)
+		chmod(path, (sb->st_mode & 07777) | 0700);
+	return 0;
+}
+
+void remove_tree(const char *path)
+{
+	struct stat st;
+	if (path == NULL || lstat(path, &st) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	nftw(path, remove_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	/* Directories without read, write or search permission (a step may
+	 * leave 0500 or 0000 dirs) are opened up from the top and removal is
+	 * retried; each round reaches one more level of unreadable dirs. */
+	for (int round = 0; round < 8 && access(path, F_OK) == 0; round++) {
+		chmod(path, (st.st_mode & 07777) | 0700);
+		nftw(path, unlock_dir, 64, FTW_PHYS | FTW_MOUNT);
+		nftw(path, remove_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
 }

@@ -137,6 +137,12 @@ struct err;
 int file_write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
 		      struct err **err);
 
+/* rm -rf of a path bale created: a directory tree (not crossing into other
+ * mounts, fixing up directories a step left without write or search
+ * permission) or a single file. Errors are ignored: what cannot be removed
+ * stays. */
+void remove_tree(const char *path);
+
 /* Write all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
 int write_all(int fd, const void *buf, size_t n);
 /* Read up to n bytes, retrying on EINTR and short reads, stopping at EOF.
