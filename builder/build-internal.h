@@ -76,7 +76,7 @@ struct build_ctx {
 	struct cas *cas;
 	struct regc *regc; /* created on the first pull or push */
 	char *root;      /* the store root */
-	char *work;      /* <root>/build: layers/, cache/, tmp/ */
+	char *work;      /* <root>/build: cache/, tmp/, ... */
 	char *tmp;       /* this build's temp dir under work/tmp */
 	char *empty_dir; /* an empty directory (bottom overlay lower) */
 

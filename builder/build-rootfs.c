@@ -1,5 +1,5 @@
 /* Snapshots of a stage's filesystem: layers extracted once, in overlay
- * format, under <root>/build/layers/<diff_id hex>, stacked with kernel
+ * format, in the store's extracted/ dirs (layers/store.h), stacked with kernel
  * overlayfs for COPY/ADD/WORKDIR (this file) and RUN (the sandbox). A
  * step's upper dir is written as the layer and then kept as that layer's
  * extracted dir, so nothing is ever extracted twice. */
@@ -29,46 +29,9 @@ char *rootfs_mktemp(struct build_ctx *b, const char *what, struct err **err)
 	return t;
 }
 
-static char *layer_dir_path(const struct build_ctx *b, const struct digest *diff_id)
-{
-	char hex[DIGEST_MAX_STRING];
-	digest_hex(diff_id, hex);
-	return xasprintf("%s/layers/%s", b->work, hex);
-}
-
 int rootfs_layer_dir(struct build_ctx *b, const struct blayer *l, char **dir, struct err **err)
 {
-	cleanup_free char *path = layer_dir_path(b, &l->diff_id);
-	if (access(path, F_OK) == 0) {
-		*dir = steal_pointer(&path);
-		return 0;
-	}
-	cleanup_free char *tmp = rootfs_mktemp(b, "extract", err);
-	if (tmp == NULL)
-		return ERR_IO;
-	cleanup_close int fd = -1;
-	if (cas_open(b->cas, &l->desc.digest, &fd, NULL, err) < 0)
-		return err_wrap(err, "cannot extract layer");
-	struct layer_apply_opts ao;
-	layer_apply_opts_init(&ao);
-	ao.mode = LAYER_APPLY_OVERLAY;
-	ao.user_xattr = true;
-	ao.allow_devices = true;
-	ao.set_owner = true;
-	struct digest got;
-	if (layer_apply_fd(fd, tmp, &ao, &got, err) < 0) {
-		remove_tree(tmp);
-		char s[DIGEST_MAX_STRING];
-		return err_wrap(err, "cannot extract layer %s", digest_format(&l->desc.digest, s));
-	}
-	if (rename(tmp, path) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
-		int e = errno;
-		remove_tree(tmp);
-		return err_sys(err, ERR_IO, e, "cannot rename '%s' to '%s'", tmp, path);
-	}
-	remove_tree(tmp);
-	*dir = steal_pointer(&path);
-	return 0;
+	return store_layer_dir(b->store, &l->desc, &l->diff_id, dir, err);
 }
 
 int rootfs_lowers(struct build_ctx *b, const struct bstage *st, char ***lowers, struct err **err)
@@ -286,9 +249,7 @@ int rootfs_commit_upper(struct build_ctx *b, struct bstage *st, const char *uppe
 	out->diff_id = lr.diff_id;
 	/* Keep the upper as the layer's extracted dir (it is in overlay
 	 * format already). */
-	cleanup_free char *path = layer_dir_path(b, &lr.diff_id);
-	if (access(path, F_OK) != 0)
-		rename(upper, path);
+	store_layer_dir_adopt(b->store, &lr.diff_id, upper);
 	rootfs_stage_add_layer(st, out);
 	return 0;
 }

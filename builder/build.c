@@ -450,7 +450,7 @@ static void remove_stale_tmp(struct build_ctx *b)
 static int work_dirs(struct build_ctx *b, struct err **err)
 {
 	b->work = xasprintf("%s/build", b->root);
-	const char *sub[] = { "", "/layers", "/cache", "/tmp", "/cachemounts", "/statcache" };
+	const char *sub[] = { "", "/cache", "/tmp", "/cachemounts", "/statcache" };
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 		cleanup_free char *p = xasprintf("%s%s", b->work, sub[i]);
 		if (mkdir(p, 0700) < 0 && errno != EEXIST)

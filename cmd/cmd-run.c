@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,8 +18,6 @@
 #include "cmd/bale.h"
 #include "cmd/commands.h"
 #include "common/util.h"
-#include "layers/cas.h"
-#include "layers/layer.h"
 #include "layers/store.h"
 
 #define RUN_EXIT_SETUP 125
@@ -164,8 +161,8 @@ struct run_plan {
 	char **env;
 	char *workdir;
 	char *user;
-	char *rootfs;  /* the directory the layers were applied to */
-	char *scratch; /* tmpfs mount point to leave, or NULL */
+	char **lowers; /* extracted layer dirs, topmost first */
+	char *rootfs;  /* --rootfs: the directory */
 };
 
 static void run_plan_release(struct run_plan *p)
@@ -174,8 +171,8 @@ static void run_plan_release(struct run_plan *p)
 	strv_free(p->env);
 	free(p->workdir);
 	free(p->user);
+	strv_free(p->lowers);
 	free(p->rootfs);
-	free(p->scratch);
 }
 
 /* docker run's rule: COMMAND replaces Cmd; Entrypoint stays in front. */
@@ -190,32 +187,27 @@ static char **image_argv(const struct oci_exec_config *c, char **cmd)
 	return argv;
 }
 
-/* The image's layers applied, bottom first, to a fresh directory on a
- * tmpfs mounted in bale's own mount namespace: it vanishes with bale
- * however bale ends. (When the store keeps extracted layers, they become
- * the overlay's lower dirs directly and this copy goes away.) */
-static int apply_layers(struct store *s, const struct oci_manifest *m, struct run_plan *p,
-			struct err **err)
+/* The image's extracted layers (made once, kept in the store), topmost
+ * first, as the overlay's lower dirs. */
+static int layer_dirs(struct store *s, const struct store_loaded *l, struct run_plan *p,
+		      struct err **err)
 {
-	p->scratch = xasprintf("%s/run-scratch", store_root(s));
-	if (mkdir(p->scratch, 0700) < 0 && errno != EEXIST)
-		return err_sys(err, ERR_IO, errno, "cannot create '%s'", p->scratch);
-	if (mount("tmpfs", p->scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
-		return err_sys(err, ERR_IO, errno, "cannot mount a tmpfs on '%s'", p->scratch);
-	p->rootfs = xasprintf("%s/rootfs", p->scratch);
-	if (mkdir(p->rootfs, 0755) < 0)
-		return err_sys(err, ERR_IO, errno, "cannot create '%s'", p->rootfs);
-	struct layer_apply_opts o;
-	layer_apply_opts_init(&o);
-	o.mode = LAYER_APPLY_DIR;
-	for (size_t i = 0; i < m->n_layers; i++) {
-		int fd = -1;
-		if (cas_open(store_cas(s), &m->layers[i].digest, &fd, NULL, err) < 0)
+	const struct oci_manifest *m = &l->manifest;
+	if (m->n_layers != l->config.n_diff_ids)
+		return err_set(err, ERR_INVALID,
+			       "the manifest has %zu layers but the config lists %zu diff_ids",
+			       m->n_layers, l->config.n_diff_ids);
+	for (size_t i = m->n_layers; i-- > 0;) {
+		cleanup_free char *dir = NULL;
+		if (store_layer_dir(s, &m->layers[i], &l->config.diff_ids[i], &dir, err) < 0)
 			return err_wrap(err, "layer %zu", i + 1);
-		int r = layer_apply_fd(fd, p->rootfs, &o, NULL, err);
-		close(fd);
-		if (r < 0)
-			return err_wrap(err, "layer %zu", i + 1);
+		strv_push(&p->lowers, dir);
+	}
+	if (m->n_layers == 0) {
+		cleanup_free char *dir = NULL;
+		if (store_empty_layer_dir(s, &dir, err) < 0)
+			return ERR_IO;
+		strv_push(&p->lowers, dir);
 	}
 	return 0;
 }
@@ -237,7 +229,9 @@ static int plan_image(struct store *s, const char *ref, char **cmd, struct run_p
 		strv_push(&p->env, c->env[i]);
 	p->workdir = c->working_dir != NULL && c->working_dir[0] != '\0' ? xstrdup(c->working_dir) : NULL;
 	p->user = c->user != NULL && c->user[0] != '\0' ? xstrdup(c->user) : NULL;
-	r = apply_layers(s, &l.manifest, p, err);
+	r = layer_dirs(s, &l, p, err);
+	if (r < 0)
+		r = err_wrap(err, "image '%s'", ref);
 	store_loaded_release(&l);
 	if (r == 0 && (p->argv == NULL || p->argv[0] == NULL))
 		r = err_set(err, ERR_INVALID, "image '%s' has no command: give one", ref);
@@ -247,7 +241,7 @@ static int plan_image(struct store *s, const char *ref, char **cmd, struct run_p
 static int run_with(struct run_opts *o, struct run_plan *p, struct sbx_result *res,
 		    struct err **err)
 {
-	const char *lowers[1] = { p->rootfs };
+	const char *one_lower[1] = { p->rootfs };
 	char *hostname_env = xasprintf("HOSTNAME=%s", o->hostname != NULL ? o->hostname : "bale");
 	char **env = NULL;
 	bool has_path = false;
@@ -262,7 +256,8 @@ static int run_with(struct run_opts *o, struct run_plan *p, struct sbx_result *r
 	for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++)
 		strv_push(&env, o->env[i]);
 	struct sbx_spec spec = {
-		.rootfs = { .lowers = lowers, .n_lowers = 1 },
+		.rootfs = { .lowers = p->lowers != NULL ? (const char *const *)p->lowers : one_lower,
+			    .n_lowers = p->lowers != NULL ? strv_len(p->lowers) : 1 },
 		.argv = p->argv,
 		.env = env,
 		.cwd = o->workdir != NULL ? o->workdir : p->workdir,
@@ -319,8 +314,6 @@ static int run_run(int argc, char **argv, const struct bale_globals *g)
 	}
 	struct sbx_result res;
 	r = run_with(&o, &p, &res, &err);
-	if (p.scratch != NULL)
-		umount2(p.scratch, MNT_DETACH);
 	run_plan_release(&p);
 	run_opts_release(&o);
 	if (r < 0) {
@@ -330,8 +323,6 @@ static int run_run(int argc, char **argv, const struct bale_globals *g)
 	}
 	return exit_status(&res);
 fail:
-	if (p.scratch != NULL)
-		umount2(p.scratch, MNT_DETACH);
 	run_plan_release(&p);
 	run_opts_release(&o);
 	bale_fail(err);

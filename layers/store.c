@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "layers/store.h"
+#include "layers/store-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -630,7 +631,22 @@ static bool mark_has(const struct mark *m, const struct digest *d)
 	return m->n > 0 && bsearch(&key, m->v, m->n, sizeof(*m->v), cmp_strp) != NULL;
 }
 
-static void mark_desc(struct store *s, struct mark *m, const struct oci_descriptor *d, int depth)
+/* The diff_ids a config lists: their extracted dirs stay. */
+static void mark_diff_ids(struct store *s, struct mark *ids, const struct digest *config)
+{
+	cleanup_free char *raw = NULL;
+	size_t len = 0;
+	if (cas_read_all(s->cas, config, BALE_MAX_CONFIG, &raw, &len, NULL) < 0)
+		return;
+	cleanup_config struct oci_config c;
+	if (oci_config_parse(&c, raw, len, NULL) < 0)
+		return;
+	for (size_t i = 0; i < c.n_diff_ids; i++)
+		mark_add(ids, &c.diff_ids[i]);
+}
+
+static void mark_desc(struct store *s, struct mark *m, struct mark *ids,
+		      const struct oci_descriptor *d, int depth)
 {
 	mark_add(m, &d->digest);
 	if (depth > 4 || (!oci_media_type_is_manifest(d->media_type) &&
@@ -645,15 +661,34 @@ static void mark_desc(struct store *s, struct mark *m, const struct oci_descript
 		if (oci_index_parse(&ix, raw, len, NULL) < 0)
 			return;
 		for (size_t i = 0; i < ix.n_manifests; i++)
-			mark_desc(s, m, &ix.manifests[i], depth + 1);
+			mark_desc(s, m, ids, &ix.manifests[i], depth + 1);
 		return;
 	}
 	cleanup_manifest struct oci_manifest man;
 	if (oci_manifest_parse(&man, raw, len, NULL) < 0)
 		return;
 	mark_add(m, &man.config.digest);
+	mark_diff_ids(s, ids, &man.config.digest);
 	for (size_t i = 0; i < man.n_layers; i++)
 		mark_add(m, &man.layers[i].digest);
+}
+
+static void mark_sort(struct mark *m)
+{
+	if (m->n > 0)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_strp);
+}
+
+static bool mark_live(const struct digest *d, void *ctx)
+{
+	return mark_has(ctx, d);
+}
+
+static void mark_release(struct mark *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i]);
+	free(m->v);
 }
 
 struct sweep {
@@ -699,25 +734,25 @@ int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed,
 	int r = gc_lock(s, wait, err);
 	if (r < 0)
 		return r;
-	struct mark m = { 0 };
+	struct mark m = { 0 }, ids = { 0 };
 	struct store_image *v = NULL;
 	size_t n = 0;
 	if ((r = store_list(s, &v, &n, err)) == 0) {
 		for (size_t i = 0; i < n; i++)
-			mark_desc(s, &m, &v[i].desc, 0);
+			mark_desc(s, &m, &ids, &v[i].desc, 0);
 		store_images_free(v, n);
-		if (m.n > 0)
-			qsort(m.v, m.n, sizeof(*m.v), cmp_strp);
+		mark_sort(&m);
+		mark_sort(&ids);
 		struct sweep sw = { .cas = s->cas, .m = &m, .cutoff = (int64_t)time(NULL) - grace_seconds };
 		r = cas_walk(s->cas, sweep_one, &sw, err);
+		store_extracted_sweep(s, mark_live, &ids, sw.cutoff);
 		if (removed != NULL)
 			*removed = sw.removed;
 		if (bytes != NULL)
 			*bytes = sw.bytes;
 	}
-	for (size_t i = 0; i < m.n; i++)
-		free(m.v[i]);
-	free(m.v);
+	mark_release(&m);
+	mark_release(&ids);
 	flock(s->gclock, LOCK_SH);
 	return r;
 }

@@ -128,6 +128,34 @@ int store_load(struct store *s, const struct oci_descriptor *desc, struct store_
 int store_commit_image(struct store *s, const char *name, const struct oci_manifest *m,
 		       const struct oci_config *cfg, struct oci_descriptor *out, struct err **err);
 
+/* ---- extracted layers ----
+ *
+ * extracted/<algo>/<hex of diff_id>: one layer applied in overlay lower
+ * format (whiteouts as char 0/0 devices, opaque dirs marked with
+ * user.overlay.opaque), shared by every build and `bale run` and stacked
+ * with overlayfs (userxattr) as lower dirs. A dir is complete once it has
+ * its name: it is extracted to extracted/tmp/ (same filesystem), its diff_id
+ * checked, then renamed. store_gc removes the dirs no image's config lists.
+ * Call these inside the sandbox's user namespace (sbx_userns_enter): owners
+ * and device nodes are set as the namespace's root. */
+
+/* The extracted dir of a layer (desc: its blob; diff_id: what the image's
+ * config says the uncompressed tar hashes to), extracting it when missing.
+ * A layer whose tar does not hash to diff_id is refused (ERR_DIGEST) and
+ * nothing is kept. *dir is the caller's. */
+int store_layer_dir(struct store *s, const struct oci_descriptor *desc,
+		    const struct digest *diff_id, char **dir, struct err **err);
+
+/* An empty directory (0755) to stack below the layers of an image that has
+ * none: overlayfs needs a lower dir. *dir is the caller's. */
+int store_empty_layer_dir(struct store *s, char **dir, struct err **err);
+
+/* Take dir (on the store's filesystem, already in overlay lower format:
+ * the upper dir of the step that wrote the layer with this diff_id) as the
+ * layer's extracted dir. Returns true when it was moved; false when the
+ * layer has one already (dir is left where it is). */
+bool store_layer_dir_adopt(struct store *s, const struct digest *diff_id, const char *dir);
+
 /* Go's GOARCH for this machine ("amd64", "arm64", ...). */
 const char *store_goarch(void);
 

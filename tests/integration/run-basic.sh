@@ -59,12 +59,28 @@ is "$T_RC" 0 "an image is imported into a store"
 run "$BALE" --root "$STORE" run sbx-test:1 sh -c 'cat /etc/shadow; exit 3'
 is "$T_RC" 3 "bale run IMAGE: the command's exit status"
 is "$T_OUT" image-shadow "  it runs in the image's files"
+# The image's layer is extracted once into the store and shared: runs
+# write to their own upper dir, never into it.
+ext=$(ls -d "$STORE"/extracted/sha256/* 2>/dev/null)
+is "$(printf '%s\n' "$ext" | grep -c .)" 1 "the layer is extracted once into the store"
+ino=$(stat -c %i "$ext")
+run "$BALE" --root "$STORE" run sbx-test:1 sh -c 'touch /new; echo x >> /etc/passwd; rm /etc/group'
+run "$BALE" --root "$STORE" run sbx-test:1 sh -c 'test ! -e /new && test -e /etc/group && grep -c x /etc/passwd'
+is "$T_OUT" 3 "a run's changes are discarded, the next run sees the image"
+is "$(stat -c %i "$ext")" "$ino" "  from the same extracted dir"
+ok=0; [ ! -e "$ext/new" ] && [ -e "$ext/etc/group" ] || ok=1
+t_ok $ok "  which the runs did not change"
 run "$BALE" --root "$STORE" run sbx-test:1
 is "$T_RC" 125 "an image without Cmd and no command exits 125"
 like "$T_ERR" "has no command" "  saying why"
 run "$BALE" --root "$STORE" run nosuch:1 true
 is "$T_RC" 125 "an unknown image exits 125"
 like "$T_ERR" "no such image" "  saying so"
+run "$BALE" --root "$STORE" tag sbx-test:1 sbx-test:2
+run "$BALE" --root "$STORE" rmi sbx-test:1 sbx-test:2
+is "$T_RC" 0 "rmi the image"
+ok=0; [ ! -e "$ext" ] || ok=1
+t_ok $ok "  its extracted layer goes with its blobs"
 
 # Signals reach the step: SIGTERM to bale, the step's trap answers.
 "$BALE" run --rootfs "$R" sh -c 'trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done' \

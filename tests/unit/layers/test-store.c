@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "layers/archive.h"
+#include "layers/layer.h"
 #include "layers/store.h"
 #include "tests/tap.h"
 
@@ -153,6 +154,111 @@ static void test_save_index(struct store *s)
 	oci_descriptor_release(&host);
 }
 
+static bool exists(const char *dir, const char *name)
+{
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static int count_entries(const char *sub)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", root, sub);
+	DIR *d = opendir(p);
+	int n = 0;
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* Extracted layers: made once, checked against the config's diff_id,
+ * adopted from an upper dir, swept by gc with the images. */
+static void test_extracted(struct store *s)
+{
+	struct err *err = NULL;
+	char tree[512];
+	snprintf(tree, sizeof(tree), "%s/tree", root);
+	mkdir(tree, 0755);
+	char f[600];
+	snprintf(f, sizeof(f), "%s/hello", tree);
+	int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	write_all(fd, "hi\n", 3);
+	close(fd);
+	struct layer_write_opts wo;
+	layer_write_opts_init(&wo);
+	wo.compression = LAYER_COMPRESS_GZIP;
+	struct layer_result lr;
+	ok(layer_write_dir(store_cas(s), tree, &wo, &lr, &err) == 0, "write a gzip layer");
+	struct oci_descriptor desc = { .media_type = (char *)OCI_MT_LAYER_GZIP,
+				       .digest = lr.blob, .size = (int64_t)lr.blob_size };
+
+	char *dir = NULL;
+	struct digest wrong = lr.blob; /* the compressed digest: not the diff_id */
+	is_int(store_layer_dir(s, &desc, &wrong, &dir, &err), ERR_DIGEST,
+	       "a config diff_id the tar does not hash to is refused");
+	like(err_msg(err), "the image config says", "  saying which digests differ");
+	err_freep(&err);
+	is_int(count_entries("extracted/sha256") + count_entries("extracted/tmp"), 0,
+	       "  and nothing is kept");
+
+	ok(store_layer_dir(s, &desc, &lr.diff_id, &dir, &err) == 0, "extract a layer");
+	ok(dir != NULL && exists(dir, "hello"), "  its files are there");
+	struct stat st1, st2;
+	stat(dir, &st1);
+	char *again = NULL;
+	ok(store_layer_dir(s, &desc, &lr.diff_id, &again, &err) == 0 && str_eq(dir, again),
+	   "the second call finds the same dir");
+	stat(again, &st2);
+	ok(st1.st_ino == st2.st_ino, "  without extracting again");
+	free(again);
+
+	/* Adopt: an upper dir becomes the extracted dir of its layer. */
+	char upper[512];
+	snprintf(upper, sizeof(upper), "%s/upper", root);
+	mkdir(upper, 0755);
+	struct digest other;
+	digest_buffer(&other, DIGEST_SHA256, "other", 5);
+	ok(store_layer_dir_adopt(s, &other, upper), "adopt an upper dir");
+	ok(access(upper, F_OK) < 0, "  it moved");
+	mkdir(upper, 0755);
+	ok(!store_layer_dir_adopt(s, &lr.diff_id, upper), "a layer with a dir keeps it");
+	ok(access(upper, F_OK) == 0, "  the offered dir stays where it was");
+	rmdir(upper);
+
+	/* gc: dirs no image lists go (the layer's blob is not in an image);
+	 * a dir of a tagged image's diff_id stays. */
+	is_int(count_entries("extracted/sha256"), 2, "two extracted dirs");
+	ok(store_gc(s, 0, false, NULL, NULL, &err) == 0, "gc");
+	is_int(count_entries("extracted/sha256"), 0, "  removes the dirs no image lists");
+	/* (and the layer's blob: write it again) */
+	ok(layer_write_dir(store_cas(s), tree, &wo, &lr, &err) == 0, "write the layer again");
+	struct oci_descriptor im;
+	struct oci_manifest m = { .layers = &desc, .n_layers = 1 };
+	struct oci_config c;
+	memset(&c, 0, sizeof(c));
+	c.platform.architecture = xstrdup("amd64");
+	c.platform.os = xstrdup("linux");
+	oci_config_add_diff_id(&c, &lr.diff_id);
+	ok(store_commit_image(s, "extracted:1", &m, &c, &im, &err) == 0, "tag an image of the layer");
+	free(dir);
+	dir = NULL;
+	ok(store_layer_dir(s, &desc, &lr.diff_id, &dir, &err) == 0, "extract it again");
+	ok(store_gc(s, 0, false, NULL, NULL, &err) == 0 && dir != NULL && exists(dir, "hello"),
+	   "gc keeps the dir of a tagged image's layer");
+	bool last;
+	store_untag(s, "extracted:1", &last, &err);
+	ok(store_gc(s, 0, false, NULL, NULL, &err) == 0 && dir != NULL && access(dir, F_OK) < 0,
+	   "and removes it with the image");
+	free(dir);
+	oci_config_release(&c);
+	oci_descriptor_release(&im);
+	err_free(err);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/test-store.XXXXXX");
@@ -257,6 +363,7 @@ int main(void)
 		conc += v[i].name != NULL && str_has_prefix(v[i].name, "conc:");
 	is_int(conc, 8, "all 8 names are in index.json");
 	store_images_free(v, n);
+	test_extracted(s);
 	oci_descriptor_release(&d1);
 	oci_descriptor_release(&d2);
 	test_save_index(s);
