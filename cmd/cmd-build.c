@@ -198,6 +198,7 @@ static int run_build(int argc, char **argv, const struct bale_globals *g)
 	if (sbx_userns_limits() != NULL && !c.o.quiet)
 		log_warn("%s", sbx_userns_limits());
 	struct progress *p = progress_new(c.o.quiet ? PROGRESS_QUIET : c.pmode, STDERR_FILENO);
+	progress_show_elapsed(p); /* tty: each live step's clock runs */
 	c.o.progress = p;
 	c.o.progress_fd = STDERR_FILENO;
 	if (c.o.quiet)

@@ -73,6 +73,11 @@ struct progress {
 	size_t drawn; /* live lines on screen above the cursor */
 	uint64_t draw_ns;
 	bool dirty;
+	/* progress_show_elapsed: a thread redraws at TTY_REDRAW_NS */
+	bool elapsed;
+	bool ticker_stop;
+	pthread_t ticker;
+	pthread_cond_t ticker_cond;
 };
 
 /* ---- names and human units ---- */
@@ -438,6 +443,23 @@ static void add_bar(struct log_line *l, const struct progress_item *it, unsigned
 	log_line_add(l, "] ", 2);
 }
 
+/* An item that never counted bytes, when elapsed times are shown: its
+ * status and running time, "running  12.3s". */
+static bool tty_elapsed_only(const struct progress_item *it)
+{
+	return it->p->elapsed && it->total == 0 && it->current == 0;
+}
+
+static void add_tty_elapsed(struct log_line *l, const struct progress_item *it, uint64_t now)
+{
+	char b[PROGRESS_FMT_SIZE];
+	if (it->status != NULL) {
+		add_text(l, it->status);
+		log_line_addstr(l, "  ");
+	}
+	log_line_addstr(l, progress_format_duration(now - it->start_ns, b, sizeof(b)));
+}
+
 /* "20.0 MiB/40.0 MiB", then the status if one is set, else rate and ETA:
  * compact, because the bar already shows the fraction. */
 static void add_tty_stats(struct log_line *l, const struct progress_item *it, uint64_t now)
@@ -445,6 +467,10 @@ static void add_tty_stats(struct log_line *l, const struct progress_item *it, ui
 	char b[PROGRESS_FMT_SIZE];
 	uint64_t rate = item_rate(it, now);
 
+	if (tty_elapsed_only(it)) {
+		add_tty_elapsed(l, it, now);
+		return;
+	}
 	add_bytes(l, it->current);
 	if (it->total > 0) {
 		log_line_add(l, "/", 1);
@@ -482,11 +508,28 @@ static void tty_item_line(struct log_line *frame, const struct progress_item *it
 	log_line_init(&name, nmem, sizeof(nmem));
 	add_name(&name, it);
 	log_line_init(&line, lmem, sizeof(lmem));
+	if (tty_elapsed_only(it)) {
+		/* A step's title is what matters: it gets all the width its
+		 * short stats leave. */
+		char smem[TTY_LINE_MAX];
+		struct log_line stats;
+		log_line_init(&stats, smem, sizeof(smem));
+		add_tty_elapsed(&stats, it, now);
+		size_t cols = name_cols(it), avail = sz.cols - 1;
+		avail = avail > stats.len + 11 ? avail - stats.len - 1 : 10;
+		cols = cols > avail ? avail : cols < namew ? namew : cols;
+		add_cols(&line, name.data, name.len, cols, cols);
+		log_line_add(&line, " ", 1);
+		log_line_add(&line, stats.data, stats.len);
+		add_cols(frame, line.data, line.len, sz.cols - 1, 0);
+		log_line_addstr(frame, "\x1b[K\n");
+		return;
+	}
 	add_cols(&line, name.data, name.len, namew, namew);
 	log_line_add(&line, " ", 1);
 	if (bar > 0 && it->total > 0)
 		add_bar(&line, it, bar);
-	else if (bar > 0)
+	else if (bar > 0 && !tty_elapsed_only(it))
 		add_cols(&line, "", 0, 0, bar + 3);
 	add_tty_stats(&line, it, now);
 	add_cols(frame, line.data, line.len, sz.cols - 1, 0);
@@ -671,11 +714,58 @@ static void item_free(struct progress_item *it)
 	free(it);
 }
 
+/* Redraw every TTY_REDRAW_NS of the progress clock while items are live,
+ * until progress_free. */
+static void *ticker_main(void *arg)
+{
+	struct progress *p = arg;
+	pthread_mutex_lock(&p->lock);
+	while (!p->ticker_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)TTY_REDRAW_NS;
+		if (ts.tv_nsec >= (long)NS_PER_S) {
+			ts.tv_sec++;
+			ts.tv_nsec -= (long)NS_PER_S;
+		}
+		pthread_cond_timedwait(&p->ticker_cond, &p->lock, &ts);
+		if (!p->ticker_stop && count_active(p) > 0 && now_ns(p) - p->draw_ns >= TTY_REDRAW_NS)
+			tty_draw(p, NULL, 0);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void progress_show_elapsed(struct progress *p)
+{
+	if (p == NULL || p->mode != PROGRESS_TTY || p->elapsed)
+		return;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->ticker_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_lock(&p->lock);
+	p->elapsed = true;
+	pthread_mutex_unlock(&p->lock);
+	if (pthread_create(&p->ticker, NULL, ticker_main, p) != 0)
+		p->ticker_stop = true; /* no clock ticks: events still redraw */
+}
+
 void progress_free(struct progress *p)
 {
 	if (p == NULL)
 		return;
 	pthread_mutex_lock(&p->lock);
+	if (p->elapsed && !p->ticker_stop) {
+		p->ticker_stop = true;
+		pthread_cond_signal(&p->ticker_cond);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->ticker, NULL);
+		pthread_mutex_lock(&p->lock);
+	}
+	if (p->elapsed)
+		pthread_cond_destroy(&p->ticker_cond);
 	if (p->mode == PROGRESS_TTY && p->dirty)
 		tty_draw(p, NULL, 0);
 	pthread_mutex_unlock(&p->lock);

@@ -59,6 +59,12 @@ enum progress_mode progress_get_mode(const struct progress *p);
  * screen) and free the reporter and all its items. NULL is fine. */
 void progress_free(struct progress *p);
 
+/* tty: show how long each item without byte counts (a build step) has
+ * been running ("running  12.3s") and redraw the live lines every 100 ms
+ * even when nothing reports, so that clock moves. Other modes: nothing.
+ * Call once, before adding items. */
+void progress_show_elapsed(struct progress *p);
+
 /* Add an item and report its start. id (e.g. a short digest) and label
  * (e.g. "layer", a file name) are copied; either may be NULL or "". total 0
  * means unknown. The item belongs to p: valid until progress_free(). */

@@ -379,6 +379,49 @@ static void test_tty(void)
 	       "free draws the final state");
 }
 
+/* Poll (real time) until the ticker thread has drawn something. */
+static char *drain_wait(void)
+{
+	for (int i = 0; i < 200; i++) {
+		if (lseek(out_fd, 0, SEEK_END) > 0)
+			break;
+		usleep(10000);
+	}
+	return drain();
+}
+
+static void test_tty_elapsed(void)
+{
+	unsetenv("COLUMNS");
+	unsetenv("LINES");
+	struct progress *p = start(PROGRESS_TTY);
+	progress_show_elapsed(p);
+	struct progress_item *it = progress_item_add(p, "#3", "[build 2/4] RUN make", 0);
+	expect("#3 [build 2/4] RUN make 0.0s" ERASE, "a step's live line shows its running time");
+	progress_item_status(it, "running");
+	expect("\r\x1b[1A#3 [build 2/4] RUN make running  0.0s" ERASE, "  after its status");
+	at_ms(3250);
+	char *got = drain_wait();
+	is_str(got, "\r\x1b[1A#3 [build 2/4] RUN make running  3.2s" ERASE,
+	       "the clock moves with no event: redrawn by the ticker");
+	free(got);
+	at_ms(3300);
+	usleep(300000);
+	expect("", "  still throttled to 10 Hz of the progress clock");
+	struct progress_item *layer = progress_item_add(p, "3f2a9c1b", "layer", 40 * MiB);
+	got = drain();
+	like(got, "3f2a9c1b layer        [               ] 0 B/40.0 MiB",
+	     "an item with bytes keeps its bar");
+	free(got);
+	progress_item_done(layer, "pushed");
+	progress_item_done(it, "DONE 3.3s");
+	free(drain());
+	at_ms(9000);
+	usleep(300000);
+	expect("", "no live items: the ticker draws nothing");
+	progress_free(p);
+}
+
 static void test_tty_many(void)
 {
 	setenv("LINES", "10", 1);
@@ -589,6 +632,7 @@ int main(void)
 	test_plain();
 	test_json();
 	test_tty();
+	test_tty_elapsed();
 	test_tty_many();
 	test_quiet_and_null();
 	test_threads();
