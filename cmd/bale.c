@@ -6,10 +6,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "builder/sandbox.h"
 #include "cmd/bale.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "layers/store.h"
 
 static const char main_usage[] =
 	"usage: bale [--root DIR] [--log-level LEVEL] COMMAND [ARGS...]\n"
@@ -155,4 +158,11 @@ int main(int argc, char **argv)
 	optind = 0; /* full getopt reinitialisation for the subcommand */
 	opterr = 1;
 	return cmd->run(sub_argc, sub_argv, &g);
+}
+
+int bale_store_gc(struct store *s, size_t *blobs, uint64_t *bytes, struct err **err)
+{
+	if (geteuid() != 0)
+		(void)sbx_userns_enter(NULL); /* without it, those files stay */
+	return store_gc(s, 0, true, blobs, bytes, err);
 }

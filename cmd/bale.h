@@ -3,6 +3,8 @@
 #ifndef BALE_CMD_BALE_H
 #define BALE_CMD_BALE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/error.h"
@@ -38,6 +40,12 @@ int bale_fail(struct err *err);
  * BALE_EXIT_USAGE. */
 int bale_usage_error(const struct bale_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* store_gc(s, 0, wait) for rmi and prune. Run as a user, it first enters
+ * the sandbox's user namespace (when it can): extracted layers hold files
+ * of the images' owners (subordinate ids), which only the namespace's root
+ * may delete. */
+struct store;
+int bale_store_gc(struct store *s, size_t *blobs, uint64_t *bytes, struct err **err);
 /* Print bale's own usage and the command list to out. */
 void bale_print_main_usage(FILE *out);
 /* Print the command's usage text on stdout and return BALE_EXIT_OK. */

@@ -23,7 +23,7 @@ static int run_prune(int argc, char **argv, const struct bale_globals *g)
 	size_t images = 0, blobs = 0;
 	uint64_t bytes = 0;
 	if (store_remove_dangling(s, &images, &err) < 0 ||
-	    store_gc(s, 0, true, &blobs, &bytes, &err) < 0)
+	    bale_store_gc(s, &blobs, &bytes, &err) < 0)
 		return bale_fail(err);
 	char b[PROGRESS_FMT_SIZE];
 	printf("Deleted %zu untagged images and %zu blobs, reclaimed %s\n", images, blobs,

@@ -102,7 +102,7 @@ static int run_rmi(int argc, char **argv, const struct bale_globals *g)
 			rc = BALE_EXIT_FAIL;
 		}
 	size_t blobs = 0;
-	if (store_gc(s, 0, true, &blobs, NULL, &err) < 0) {
+	if (bale_store_gc(s, &blobs, NULL, &err) < 0) {
 		fprintf(stderr, "bale: warning: unused blobs kept: %s\n", err_msg(err));
 		err_freep(&err);
 	} else if (blobs > 0) {

@@ -133,8 +133,24 @@ static void sweep_temp(const char *dir)
 	}
 }
 
-static void sweep_algo(const char *dir, enum digest_algo algo, store_live_fn live, void *ctx,
-		       int64_t cutoff)
+/* Move an extracted dir out of its name first (one rename), then delete
+ * it: a removal that stops half way (a file this user cannot delete)
+ * leaves a temp dir for the next sweep, never a half layer under a name
+ * that says it is complete. */
+static void remove_dir(const char *tmpdir, const char *path)
+{
+	cleanup_free char *tmp = xasprintf("%s/%d-gc-XXXXXX", tmpdir, (int)getpid());
+	if (mkdtemp(tmp) == NULL)
+		return;
+	cleanup_free char *dst = xasprintf("%s/dir", tmp);
+	if (rename(path, dst) == 0)
+		remove_tree(tmp);
+	else
+		rmdir(tmp);
+}
+
+static void sweep_algo(const char *tmpdir, const char *dir, enum digest_algo algo,
+		       store_live_fn live, void *ctx, int64_t cutoff)
 {
 	cleanup_dir DIR *d = opendir(dir);
 	struct dirent *de;
@@ -149,7 +165,7 @@ static void sweep_algo(const char *dir, enum digest_algo algo, store_live_fn liv
 			continue;
 		if (lstat(p, &st) == 0 && (int64_t)st.st_mtime > cutoff)
 			continue;
-		remove_tree(p);
+		remove_dir(tmpdir, p);
 	}
 }
 
@@ -161,6 +177,6 @@ void store_extracted_sweep(struct store *s, store_live_fn live, void *ctx, int64
 	for (size_t i = 0; i < ARRAY_SIZE(algos); i++) {
 		cleanup_free char *dir = xasprintf("%s/" EXTRACTED_DIR "/%s", store_root(s),
 						   digest_algo_name(algos[i]));
-		sweep_algo(dir, algos[i], live, ctx, cutoff);
+		sweep_algo(tmp, dir, algos[i], live, ctx, cutoff);
 	}
 }

@@ -41,4 +41,32 @@ as() {
 as root
 as "user with a subuid range" runuser -u $SUB --
 as "user without a subuid range" runuser -u $NOSUB --
+
+# The store's extracted layers hold the image's owners as subordinate ids:
+# rmi, run as that user, still removes them all.
+R=$T_TMP/rootfs
+sbx_rootfs "$R"
+mkdir "$R/srv"
+echo n >"$R/srv/nobody"
+chown 65534:65534 "$R/srv/nobody"
+echo 'PS1=$ ' >"$R/home/user/.profile"
+chown 1000:1000 "$R/home/user/.profile"
+chmod 0700 "$R/home/user"
+tar --numeric-owner -C "$R" -cf "$T_TMP/rootfs.tar" .
+cp "$BALE" "$T_TMP/bale"
+S=$T_TMP/store-sub
+mkdir "$S" && chown $SUB "$S"
+sub() { runuser -u $SUB -- env -u BALE_ROOT "$T_TMP/bale" --root "$S" "$@"; }
+run sub import "$T_TMP/rootfs.tar" owners:1
+is "$T_RC" 0 "subuid user: import an image with files of uid 1000 and 65534"
+run sub run owners:1 stat -c '%u %U' /home/user /srv/nobody
+is "$T_OUT" "1000 user
+65534 nobody" "  bale run sees their owners"
+base=$(sed -n "s/^$SUB:\([0-9]*\):.*/\1/p" /etc/subuid)
+is "$(stat -c %u "$S"/extracted/sha256/*/srv/nobody)" "$((base + 65533))" \
+	"  the extracted layer holds them as subordinate ids"
+run sub rmi owners:1
+is "$T_RC" 0 "  rmi as the user"
+is "$(find "$S/extracted/sha256" "$S/extracted/tmp" -mindepth 1 | wc -l)" 0 \
+	"  removes the extracted layer entirely"
 done_testing
