@@ -426,27 +426,6 @@ static int write_iidfile(const char *path, const struct digest *d, struct err **
 
 /* ---------------------------------------------------------------- setup */
 
-/* Temp dirs of builds that died (killed, Ctrl-C twice): their mounts went
- * with their mount namespace, their files are removed here. */
-static void remove_stale_tmp(struct build_ctx *b)
-{
-	cleanup_free char *dir = xasprintf("%s/tmp", b->work);
-	cleanup_dir DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		unsigned int pid;
-		char rest[64];
-		if (sscanf(de->d_name, "build-%u-%63s", &pid, rest) != 2 || pid == 0)
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
-		remove_tree(p);
-	}
-}
-
 static int work_dirs(struct build_ctx *b, struct err **err)
 {
 	b->work = xasprintf("%s/build", b->root);
@@ -456,7 +435,10 @@ static int work_dirs(struct build_ctx *b, struct err **err)
 		if (mkdir(p, 0700) < 0 && errno != EEXIST)
 			return err_sys(err, ERR_IO, errno, "cannot create '%s'", p);
 	}
-	remove_stale_tmp(b);
+	/* Temp dirs of builds that died (killed, Ctrl-C twice): their mounts
+	 * went with their mount namespace, their files go here. */
+	cleanup_free char *tmp = xasprintf("%s/tmp", b->work);
+	remove_dead_process_dirs(tmp, "build-");
 	b->tmp = xasprintf("%s/tmp/build-%d-XXXXXX", b->work, (int)getpid());
 	if (mkdtemp(b->tmp) == NULL)
 		return err_sys(err, ERR_IO, errno, "cannot create a temp dir in '%s/tmp'", b->work);

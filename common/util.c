@@ -2,11 +2,13 @@
 
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -367,5 +369,24 @@ void remove_tree(const char *path)
 		chmod(path, (st.st_mode & 07777) | 0700);
 		nftw(path, unlock_dir, 64, FTW_PHYS | FTW_MOUNT);
 		nftw(path, remove_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
+}
+
+void remove_dead_process_dirs(const char *dir, const char *prefix)
+{
+	cleanup_dir DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t plen = strlen(prefix);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char *end;
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		unsigned long pid = strtoul(de->d_name + plen, &end, 10);
+		if (end == de->d_name + plen || *end != '-' || pid == 0 || pid > INT_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
+		remove_tree(p);
 	}
 }

@@ -143,6 +143,10 @@ int file_write_atomic(int dirfd, const char *path, const void *data, size_t len,
  * stays. */
 void remove_tree(const char *path);
 
+/* remove_tree() each entry of dir named PREFIX<pid>-... whose process is
+ * gone: the temp dirs of a bale that was killed (a live one's are in use). */
+void remove_dead_process_dirs(const char *dir, const char *prefix);
+
 /* Write all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
 int write_all(int fd, const void *buf, size_t n);
 /* Read up to n bytes, retrying on EINTR and short reads, stopping at EOF.

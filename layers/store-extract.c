@@ -115,24 +115,6 @@ bool store_layer_dir_adopt(struct store *s, const struct digest *diff_id, const 
 	return rename(dir, path) == 0;
 }
 
-/* Temp dirs are named <pid>-XXXXXX: those of dead processes are leftovers
- * of a crash (a live process's are in use). */
-static void sweep_temp(const char *dir)
-{
-	cleanup_dir DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		unsigned int pid;
-		char rest[16];
-		if (sscanf(de->d_name, "%u-%15s", &pid, rest) != 2 || pid == 0)
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
-		remove_tree(p);
-	}
-}
-
 /* Move an extracted dir out of its name first (one rename), then delete
  * it: a removal that stops half way (a file this user cannot delete)
  * leaves a temp dir for the next sweep, never a half layer under a name
@@ -172,7 +154,7 @@ static void sweep_algo(const char *tmpdir, const char *dir, enum digest_algo alg
 void store_extracted_sweep(struct store *s, store_live_fn live, void *ctx, int64_t cutoff)
 {
 	cleanup_free char *tmp = xasprintf("%s/" EXTRACTED_DIR "/tmp", store_root(s));
-	sweep_temp(tmp);
+	remove_dead_process_dirs(tmp, "");
 	const enum digest_algo algos[] = { DIGEST_SHA256, DIGEST_SHA512 };
 	for (size_t i = 0; i < ARRAY_SIZE(algos); i++) {
 		cleanup_free char *dir = xasprintf("%s/" EXTRACTED_DIR "/%s", store_root(s),

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
@@ -138,8 +140,72 @@ static void test_write_atomic(void)
 	rmdir(dir);
 }
 
+static bool present(const char *dir, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static void test_remove_tree(void)
+{
+	char root[] = "/tmp/test-util-rm.XXXXXX";
+	if (mkdtemp(root) == NULL)
+		abort();
+	char p[512];
+	/* a tree with dirs a step may leave: 0500 with a file, 0000 nested */
+	snprintf(p, sizeof p, "%s/t", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/t/ro", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/t/ro/f", root);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	snprintf(p, sizeof p, "%s/t/ro/closed", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/t/ro/closed/g", root);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	snprintf(p, sizeof p, "%s/t/ro/closed", root);
+	chmod(p, 0);
+	snprintf(p, sizeof p, "%s/t/ro", root);
+	chmod(p, 0500);
+	snprintf(p, sizeof p, "%s/t", root);
+	remove_tree(p);
+	ok(!present(root, "t"), "remove_tree removes a tree with 0500 and 0000 dirs");
+	snprintf(p, sizeof p, "%s/file", root);
+	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	remove_tree(p);
+	ok(!present(root, "file"), "  and a single file");
+
+	/* dirs named after processes: only the dead ones' go */
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	const char *names[] = { "build-1-x", "build-DEAD-x", "other-DEAD-x", "build-x", "build-0-x" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char name[64];
+		snprintf(name, sizeof name, "%s", names[i]);
+		char *d = strstr(name, "DEAD");
+		if (d != NULL)
+			snprintf(d, sizeof name - (size_t)(d - name), "%d-x", (int)dead);
+		snprintf(p, sizeof p, "%s/%s", root, name);
+		mkdir(p, 0755);
+	}
+	remove_dead_process_dirs(root, "build-");
+	char gone[64], other[64];
+	snprintf(gone, sizeof gone, "build-%d-x", (int)dead);
+	snprintf(other, sizeof other, "other-%d-x", (int)dead);
+	ok(!present(root, gone), "the dir of a dead process goes");
+	ok(present(root, "build-1-x"), "a live process's stays");
+	ok(present(root, other), "another prefix stays");
+	ok(present(root, "build-x") && present(root, "build-0-x"), "names without a pid stay");
+	remove_tree(root);
+	ok(access(root, F_OK) < 0, "cleaned up");
+}
+
 int main(void)
 {
+	test_remove_tree();
 	test_write_atomic();
 	test_numbers();
 	test_strings();
