@@ -10,11 +10,15 @@
 
 #include <openssl/evp.h>
 
+#include "common/sha256.h"
 #include "common/util.h"
 
 /* Longest piece of a hostile input we quote back in an error message. */
 /* digest_fd reads in large chunks: a syscall costs ~3 µs here (DESIGN.md). */
 #define DIGEST_FD_CHUNK (256u << 10)
+/* Up to this size a buffer costs less to hash in plain C than libcrypto's
+ * start-up does. */
+#define DIGEST_BUILTIN_MAX (1u << 20)
 
 struct algo_info {
 	const char *name;      /* OCI name */
@@ -59,9 +63,11 @@ static void crypto_fatal(const char *what)
  * many small manifests. The fetched objects live until exit. */
 static EVP_MD *md_cache[ARRAY_SIZE(algos)];
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static bool md_ready; /* libcrypto is up: use it for everything */
 
 static void md_fetch_all(void)
 {
+	__atomic_store_n(&md_ready, true, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < ARRAY_SIZE(algos); i++) {
 		if (algos[i].name == NULL)
 			continue;
@@ -356,6 +362,14 @@ void digest_buffer(struct digest *out, enum digest_algo algo, const void *data, 
 {
 	unsigned int len = 0;
 	memset(out, 0, sizeof(*out));
+	/* Until libcrypto is needed for a stream, short buffers (manifests,
+	 * configs) are hashed without starting it (common/sha256.c). */
+	if (algo == DIGEST_SHA256 && n <= DIGEST_BUILTIN_MAX &&
+	    !__atomic_load_n(&md_ready, __ATOMIC_ACQUIRE)) {
+		sha256_buffer(out->bytes, data, n);
+		out->algo = algo;
+		return;
+	}
 	if (EVP_Digest(data, n, out->bytes, &len, md_get(algo), NULL) != 1 ||
 	    len != digest_algo_size(algo))
 		crypto_fatal("EVP_Digest");

@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "common/sha256.h"
 #include "common/util.h"
 #include "tests/tap.h"
 
@@ -33,6 +36,49 @@ static void test_vectors(void)
 	digest_buffer(&d, DIGEST_SHA512, "abc", 3);
 	is_str(digest_format(&d, s), "sha512:" SHA512_ABC, "sha512 of 'abc'");
 	is_int(strlen(s), DIGEST_MAX_STRING - 1, "sha512 string fills DIGEST_MAX_STRING");
+}
+
+static void hex_of(const unsigned char *b, char *out)
+{
+	for (int i = 0; i < SHA256_BYTES; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* The built-in SHA-256: FIPS 180-4's examples, then every length around
+ * the padding boundaries and random buffers against libcrypto's. */
+static void test_builtin_sha256(void)
+{
+	unsigned char md[SHA256_BYTES];
+	char hex[2 * SHA256_BYTES + 1];
+	sha256_buffer(md, "abc", 3);
+	hex_of(md, hex);
+	is_str(hex, SHA256_ABC, "built-in sha256: 'abc'");
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256_buffer(md, two, strlen(two));
+	hex_of(md, hex);
+	is_str(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+	       "built-in sha256: the two-block example");
+	char *million = xmalloc(1000000);
+	memset(million, 'a', 1000000);
+	sha256_buffer(md, million, 1000000);
+	hex_of(md, hex);
+	is_str(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+	       "built-in sha256: a million 'a'");
+	unsigned int seed = 1;
+	for (size_t i = 0; i < 1000000; i++)
+		million[i] = (char)(rand_r(&seed) & 0xff);
+	int bad = 0;
+	for (size_t n = 0; n < 1000000; n = n < 300 ? n + 1 : n * 3 + (size_t)(rand_r(&seed) % 97)) {
+		struct hasher *h = hasher_new(DIGEST_SHA256);
+		hasher_update(h, million, n);
+		struct digest want;
+		hasher_final(h, &want);
+		hasher_free(h);
+		sha256_buffer(md, million, n);
+		bad += memcmp(md, want.bytes, SHA256_BYTES) != 0;
+	}
+	is_int(bad, 0, "built-in sha256 agrees with libcrypto on 0-300 bytes and random sizes");
+	free(million);
 }
 
 static void test_algo_names(void)
@@ -273,6 +319,7 @@ static void test_rejections(void)
 int main(void)
 {
 	test_vectors();
+	test_builtin_sha256();
 	test_algo_names();
 	test_streaming();
 	test_fd();
