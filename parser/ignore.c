@@ -299,10 +299,10 @@ static void class_add_set(struct cf_ptok *t, size_t *cap, const int32_t *r, uint
  * classes, escapes, `^ $ \A \z \b \B`. What Go refuses is refused, with
  * Go's reason. */
 
-/* Tokens one pattern may expand to through `{n,m}` (Go's own cap is
- * about 3.3 million instructions; the memo of the matcher must stay
- * small). */
-#define IGNORE_MAX_TOKENS 65536
+/* Tokens one alternative may expand to through `{n,m}`. Go's own cap is
+ * about 3.3 million instructions; bale's matcher keeps its failure memo,
+ * (tokens x path length) bits, for paths up to 16 KiB only below this. */
+#define IGNORE_MAX_TOKENS 16384
 
 struct rx {
 	const char *s; /* the regexp text */
