@@ -340,6 +340,19 @@ static struct cf_ptok tok_copy(const struct cf_ptok *t)
 	return c;
 }
 
+/* Append a copy of the atom that stood at index from, its optional
+ * groups' skips moved along. */
+static void atom_copy(struct cf_pattern *re, const struct cf_ptok *atom, size_t len, size_t from)
+{
+	size_t shift = re->n - from;
+	for (size_t k = 0; k < len; k++) {
+		struct cf_ptok t = tok_copy(&atom[k]);
+		if (t.kind == CF_PT_OPT)
+			t.skip += (uint32_t)shift;
+		cf_pattern_add(re, t);
+	}
+}
+
 static bool tok_empty_width(const struct cf_ptok *t)
 {
 	return t->kind == CF_PT_BOL || t->kind == CF_PT_EOT || t->kind == CF_PT_WORDB;
@@ -363,7 +376,9 @@ static char *rx_repeat(struct rx *x, size_t op, int min, int max)
 	re->n = a;
 	char *why = NULL;
 	size_t extra = max < 0 ? 1 : (size_t)(max - min) * (len + 1);
-	if (len == 1 && tok_empty_width(&atom[0])) {
+	if (len == 0) {
+		/* `^{0}\Q\E{2}`: nothing repeated is nothing */
+	} else if (len == 1 && tok_empty_width(&atom[0])) {
 		/* an assertion holds once or any number of times alike */
 		if (min > 0)
 			cf_pattern_add(re, tok_copy(&atom[0]));
@@ -372,13 +387,13 @@ static char *rx_repeat(struct rx *x, size_t op, int min, int max)
 		why = xasprintf("repetition `%.*s` expands past %d tokens, more than bale matches",
 				(int)(x->pos - op), x->s + op, IGNORE_MAX_TOKENS);
 	} else if (max < 0 && len != 1) {
-		/* only the group of `**` spans several tokens, and only `?` follows it */
+		/* `a{2}\Q\E{2,}`: Go repeats the repetition (\Q\E in between
+		 * is no nesting), which needs a loop over several tokens */
 		x->unsupported = true;
 		why = xasprintf("unsupported repetition `%.*s` of a group", (int)(x->pos - op), x->s + op);
 	} else {
 		for (int i = 0; i < min; i++)
-			for (size_t k = 0; k < len; k++)
-				cf_pattern_add(re, tok_copy(&atom[k]));
+			atom_copy(re, atom, len, a);
 		if (max < 0) {
 			struct cf_ptok t = tok_copy(&atom[0]);
 			t.star = true;
@@ -389,15 +404,14 @@ static char *rx_repeat(struct rx *x, size_t op, int min, int max)
 			for (int i = min; i < max; i++) {
 				struct cf_ptok opt = { .kind = CF_PT_OPT, .skip = (uint32_t)end };
 				cf_pattern_add(re, opt);
-				for (size_t k = 0; k < len; k++)
-					cf_pattern_add(re, tok_copy(&atom[k]));
+				atom_copy(re, atom, len, a);
 			}
 		}
 	}
 	for (size_t k = 0; k < len; k++)
 		free(atom[k].ranges);
 	free(atom);
-	x->atom = SIZE_MAX;
+	x->atom = a; /* `\Q\E{2}` may repeat this whole expansion */
 	x->last_repeat = op;
 	return why;
 }

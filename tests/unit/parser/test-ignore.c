@@ -204,6 +204,33 @@ static const struct row rows[] = {
 	{ "[a?]x", "a", false },
 	{ "[**]", "x/]", false },
 	{ "[**]", "*", true },
+	/* an empty \Q\E ends Go's nesting check: the repetition repeats */
+	{ "a*\\Q\\E{2}", "a", true },
+	{ "a*\\Q\\E{2}", "ab", true },
+	{ "a*\\Q\\E{2}", "abb", true },
+	{ "a*\\Q\\E{2}", "ab{2}", true },
+	{ "a\\Q\\E{2}*", "aa", true },
+	{ "a\\Q\\E{2}*", "a", false },
+	{ "\\Q\\E{2}*", "x", true },
+	{ "a{2}\\Q\\E{2}*", "aaaa", true },
+	{ "a{2}\\Q\\E{2}*", "aa", false },
+	{ "?\\Q\\E*", "a", true },
+	{ "**/\\Q\\E{2}x*", "x", true },
+	{ "**/\\Q\\E{2}x*", "a/x", true },
+	{ "**/\\Q\\E{2}", "x", false },
+	{ "**/\\Q\\E{2}", "a/x", false },
+	{ "a/**/\\Q\\E{2,3}b*", "a/b", true },
+	{ "a/**/\\Q\\E{2,3}b*", "a/x/b", true },
+	{ "a/**/\\Q\\E{2,3}b*", "a/x/y/b", true },
+	{ "a/**/\\Q\\E{0}b*", "a/b", true },
+	{ "a/**/\\Q\\E{0}b*", "a/x/b", false },
+	{ "^{0}\\Q\\E{2}x*", "x", true },
+	{ "^{0}\\Q\\E{2}x*", "ax", false },
+	{ "a*\\Q\\E{0,}", "a", true },
+	{ "[ab]{1,2}\\Q\\E{2}", "ab", true },
+	{ "[ab]{1,2}\\Q\\E{2}", "abab", true },
+	{ "[ab]{1,2}\\Q\\E{2}", "a", false },
+	{ "[ab]{1,2}\\Q\\E{2}", "ababa", false },
 	{ "!", "", false },                   /* (parse error, checked below) */
 };
 
@@ -251,13 +278,14 @@ static void check_errors(void)
 	like(err_msg(err), "x:2:", "the failing line is named");
 	err_free(err);
 	/* Go matches Unicode classes; bale refuses them rather than misread */
-	static const char *const unsupported[] = { "a\\pL", "a\\p{Greek}", "[\\pL]", "\\PN", "x\n[^\\P{Han}]" };
+	static const char *const unsupported[] = { "a\\pL", "a\\p{Greek}", "[\\pL]", "\\PN", "x\n[^\\P{Han}]",
+						   "a{2}\\Q\\E{2,}*" };
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
 		ig = NULL;
 		err = NULL;
 		int rc = cf_ignore_parse(unsupported[i], strlen(unsupported[i]), ".dockerignore", &ig, &err);
 		is_int(rc, ERR_UNSUPPORTED, "'%s' is refused as unsupported", unsupported[i]);
-		like(err_msg(err), "Unicode classes", "the error says why");
+		like(err_msg(err), "is not supported: ", "the error says why");
 		err_free(err);
 		cf_ignore_free(ig);
 	}
