@@ -81,72 +81,123 @@ char *cf_path_clean(const char *path)
 	return out;
 }
 
-/* filepath.Match's getEsc: one class character, maybe escaped. */
-static const char *class_char(const char *s, int32_t *r)
+/* filepath.Match's getEsc: one class character, maybe escaped; -1 for a
+ * bad pattern. *pos moves past it. */
+static int32_t fp_class_char(const char *c, size_t n, size_t *pos)
 {
-	if (*s == '\0' || *s == '-' || *s == ']')
-		return NULL;
-	if (*s == '\\') {
-		s++;
-		if (*s == '\0')
-			return NULL;
-	}
-	size_t w;
-	*r = cf_utf8_decode(s, strlen(s), &w);
-	if (*r == CF_RUNE_ERROR && w == 1)
-		return NULL;
-	s += w;
-	return *s == '\0' ? NULL : s;
+	size_t p = *pos, w;
+	if (p == n || c[p] == '-' || c[p] == ']')
+		return -1;
+	if (c[p] == '\\' && ++p == n)
+		return -1;
+	int32_t r = cf_utf8_decode(c + p, n - p, &w);
+	p += w;
+	*pos = p;
+	return (r == CF_RUNE_ERROR && w == 1) || p == n ? -1 : r;
 }
 
-/* Parse [...] at s (just past '['); returns the end or NULL when
- * filepath.Match would call the pattern malformed. */
-static const char *parse_class(const char *s, struct cf_ptok *t)
+/* filepath.Match's matchChunk: whether the star-free chunk c[0..n)
+ * matches the start of s[0..sn) (*rest: what is left of s). The whole
+ * chunk is read even once it fails, so a bad chunk is always -1. */
+static int fp_match_chunk(const char *c, size_t n, const char *s, size_t sn, size_t *rest)
 {
-	if (*s == '^') {
-		t->negated = true;
-		s++;
-	}
-	size_t cap = 0;
-	for (;;) {
-		if (*s == ']' && t->nranges > 0)
-			return s + 1;
-		int32_t lo, hi;
-		if ((s = class_char(s, &lo)) == NULL)
-			return NULL;
-		hi = lo;
-		if (*s == '-' && (s = class_char(s + 1, &hi)) == NULL)
-			return NULL;
-		if (t->nranges == cap) {
-			cap = cap ? cap * 2 : 4;
-			t->ranges = xreallocarray(t->ranges, cap * 2, sizeof(int32_t));
-		}
-		t->ranges[2 * t->nranges] = lo;
-		t->ranges[2 * t->nranges + 1] = hi;
-		t->nranges++;
-	}
-}
-
-/* filepath.Match(p, ".") only fails on syntax: classes and escapes. */
-static bool valid_pattern(const char *p)
-{
-	while (*p != '\0') {
-		if (*p == '\\') {
-			if (p[1] == '\0')
-				return false;
-			p += 2;
-		} else if (*p == '[') {
-			struct cf_ptok t = { .kind = CF_PT_CLASS };
-			const char *e = parse_class(p + 1, &t);
-			free(t.ranges);
-			if (e == NULL)
-				return false;
-			p = e;
+	bool failed = false;
+	size_t p = 0, sp = 0, w;
+	while (p < n) {
+		if (!failed && sp == sn)
+			failed = true;
+		if (c[p] == '[') {
+			int32_t r = 0;
+			if (!failed) {
+				r = cf_utf8_decode(s + sp, sn - sp, &w);
+				sp += w;
+			}
+			p++;
+			bool negated = p < n && c[p] == '^';
+			p += negated;
+			bool match = false;
+			for (size_t nrange = 0;; nrange++) {
+				if (p < n && c[p] == ']' && nrange > 0) {
+					p++;
+					break;
+				}
+				int32_t lo = fp_class_char(c, n, &p), hi = lo;
+				if (lo < 0)
+					return -1;
+				if (c[p] == '-' && (p++, hi = fp_class_char(c, n, &p)) < 0)
+					return -1;
+				match |= lo <= r && r <= hi;
+			}
+			failed |= match == negated;
+		} else if (c[p] == '?') {
+			if (!failed) {
+				failed = s[sp] == '/';
+				cf_utf8_decode(s + sp, sn - sp, &w);
+				sp += w;
+			}
+			p++;
 		} else {
+			if (c[p] == '\\' && ++p == n)
+				return -1;
+			if (!failed) {
+				failed = c[p] != s[sp];
+				sp++;
+			}
 			p++;
 		}
 	}
-	return true;
+	*rest = sp;
+	return !failed;
+}
+
+/* filepath.Match(pattern, name): 1, 0, or -1 for ErrBadPattern. Only the
+ * chunks it reaches are checked: a bad class after the first chunk that
+ * fails to match is no error (`a[` is, `x*a[` against "." is not). */
+static int fp_match(const char *pat, const char *name)
+{
+	size_t n = strlen(pat), p = 0, nn = strlen(name);
+	while (p < n) {
+		bool star = false;
+		while (p < n && pat[p] == '*')
+			p++, star = true;
+		bool inrange = false;
+		size_t e = p;
+		for (; e < n; e++) {
+			if (pat[e] == '\\' && e + 1 < n)
+				e++;
+			else if (pat[e] == '[')
+				inrange = true;
+			else if (pat[e] == ']')
+				inrange = false;
+			else if (pat[e] == '*' && !inrange)
+				break;
+		}
+		const char *chunk = pat + p;
+		size_t cn = e - p, rest = 0;
+		p = e;
+		if (star && cn == 0)
+			return memchr(name, '/', nn) == NULL;
+		int ok = fp_match_chunk(chunk, cn, name, nn, &rest);
+		if (ok > 0 && (rest == nn || p < n)) {
+			name += rest, nn -= rest;
+			continue;
+		}
+		if (ok < 0)
+			return -1;
+		bool next = false;
+		for (size_t i = 0; star && !next && i < nn && name[i] != '/'; i++) {
+			ok = fp_match_chunk(chunk, cn, name + i + 1, nn - i - 1, &rest);
+			if (ok > 0 && !(p == n && rest < nn - i - 1)) {
+				name += i + 1 + rest, nn -= i + 1 + rest;
+				next = true;
+			} else if (ok < 0) {
+				return -1;
+			}
+		}
+		if (!next)
+			return 0;
+	}
+	return nn == 0;
 }
 
 /* Go's \x41 or \x{10FFFF}, s[*pos] just past the x; -1 when invalid. */
@@ -821,11 +872,14 @@ static char *clean_line(const char *line, size_t len)
 		if (strlen(pat) > 1 && pat[0] == '/')
 			memmove(pat, pat + 1, strlen(pat));
 	}
-	char *res = xasprintf("%s%s", invert ? "!" : "", pat);
-	/* New(): trimmed and cleaned once more (a no-op for most lines). */
-	char *again = cf_path_clean(res);
-	free(res);
-	return again;
+	cleanup_free char *res = xasprintf("%s%s", invert ? "!" : "", pat);
+	/* New(): trimmed and cleaned once more (a no-op for most lines, but
+	 * `x\ /` is `x\ ` after ReadAll and `x\` after New) */
+	size_t rl = strlen(res), rs = cf_trim_left(res, rl);
+	cleanup_free char *trimmed = xstrndup(res + rs, cf_trim_right(res + rs, rl - rs));
+	if (*trimmed == '\0')
+		return NULL;
+	return cf_path_clean(trimmed);
 }
 
 int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
@@ -854,7 +908,7 @@ int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ig
 		cleanup_free char *pat = clean_line(s, l);
 		if (pat == NULL)
 			continue;
-		if (strcmp(pat, "!") == 0 || !valid_pattern(pat[0] == '!' ? pat + 1 : pat)) {
+		if (strcmp(pat, "!") == 0 || fp_match(pat[0] == '!' ? pat + 1 : pat, ".") < 0) {
 			cf_ignore_free(ig);
 			if (strcmp(pat, "!") == 0)
 				return err_set(err, ERR_INVALID, "%s:%u: illegal exclusion pattern: \"!\"", name, lineno);

@@ -231,6 +231,12 @@ static const struct row rows[] = {
 	{ "[ab]{1,2}\\Q\\E{2}", "abab", true },
 	{ "[ab]{1,2}\\Q\\E{2}", "a", false },
 	{ "[ab]{1,2}\\Q\\E{2}", "ababa", false },
+	/* New's syntax check is filepath.Match(p, "."), which stops at the
+	 * first chunk that fails: the bad class after the star is only the
+	 * regexp's business, and \Q makes it literal text (unanchored) */
+	{ "b*\\Qa[", "bxa[$", true },
+	{ "b*\\Qa[", "bxa[$yy", true },
+	{ "b*\\Qa[", "bxa[", false },
 	{ "!", "", false },                   /* (parse error, checked below) */
 };
 
@@ -262,6 +268,9 @@ static void check_errors(void)
 		/* Go's regexp refuses these too (checked with patternmatcher) */
 		"*{2}", "a/**/{2}*", "a{2}{3}*", "x*|{2}", "a{1001}*", "a{3,2}*", "a{100000000}*",
 		"[[:foo:]]", "[[:alpha]:]", "[a-[:alpha:]]", "[[:alpha:]",
+		/* filepath.Match's first chunk; New trims `x\ ` to `x\`; Go's
+		 * regexp for the chunk filepath.Match did not reach */
+		"\\Qa[", "x\\ /", "x*[",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct cf_ignore *ig = NULL;
