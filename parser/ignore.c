@@ -1,8 +1,9 @@
 /* .dockerignore patterns as moby/patternmatcher reads and matches them:
  * ignorefile.ReadAll's line rules, New's cleaning and filepath.Match syntax
- * check, and the pattern-to-regexp translation (exact, prefix `x**`,
- * suffix `**x`, or a full match) evaluated by parser/match.c. A backslash
- * escape is copied into that regexp, so it is read with Go's RE2 rules. */
+ * check, and the match type (exact, prefix `x**`, suffix `**x`, or a Go
+ * regexp). For the regexp, bale writes the text patternmatcher writes and
+ * reads it with Go's regexp/syntax rules into tokens that parser/match.c
+ * evaluates; docs/dockerignore.md tells the user what that means. */
 #include "config.h"
 
 #include <errno.h>
