@@ -1,8 +1,9 @@
 /* .dockerignore patterns as moby/patternmatcher reads and matches them:
  * ignorefile.ReadAll's line rules, New's cleaning and filepath.Match syntax
- * check, and the pattern-to-regexp translation (exact, prefix `x**`,
- * suffix `**x`, or a full match) evaluated by parser/match.c. A backslash
- * escape is copied into that regexp, so it is read with Go's RE2 rules. */
+ * check, and the match type (exact, prefix `x**`, suffix `**x`, or a Go
+ * regexp). For the regexp, bale writes the text patternmatcher writes and
+ * reads it with Go's regexp/syntax rules into tokens that parser/match.c
+ * evaluates; docs/dockerignore.md tells the user what that means. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,12 +19,16 @@
 
 enum match_type { M_EXACT, M_PREFIX, M_SUFFIX, M_REGEXP };
 
+/* ignorefile.ReadAll reads lines with a bufio.Scanner, whose longest
+ * token is 64 KiB with its newline. */
+#define IGNORE_MAX_LINE 65535
+
 struct ipattern {
 	char *text; /* cleaned, without the '!' */
 	bool exclusion;
 	enum match_type type;
-	bool unanchored; /* a \Q without \E made the final `$` literal */
-	struct cf_pattern re;
+	struct cf_pattern *alts; /* M_REGEXP: Go's top-level alternatives */
+	size_t nalts;
 };
 
 struct cf_ignore {
@@ -77,91 +82,126 @@ char *cf_path_clean(const char *path)
 	return out;
 }
 
-/* filepath.Match's getEsc: one class character, maybe escaped. */
-static const char *class_char(const char *s, int32_t *r)
+/* filepath.Match's getEsc: one class character, maybe escaped; -1 for a
+ * bad pattern. *pos moves past it. */
+static int32_t fp_class_char(const char *c, size_t n, size_t *pos)
 {
-	if (*s == '\0' || *s == '-' || *s == ']')
-		return NULL;
-	if (*s == '\\') {
-		s++;
-		if (*s == '\0')
-			return NULL;
-	}
-	size_t w;
-	*r = cf_utf8_decode(s, strlen(s), &w);
-	if (*r == CF_RUNE_ERROR && w == 1)
-		return NULL;
-	s += w;
-	return *s == '\0' ? NULL : s;
+	size_t p = *pos, w;
+	if (p == n || c[p] == '-' || c[p] == ']')
+		return -1;
+	if (c[p] == '\\' && ++p == n)
+		return -1;
+	int32_t r = cf_utf8_decode(c + p, n - p, &w);
+	p += w;
+	*pos = p;
+	return (r == CF_RUNE_ERROR && w == 1) || p == n ? -1 : r;
 }
 
-/* Parse [...] at s (just past '['); returns the end or NULL when
- * filepath.Match would call the pattern malformed. */
-static const char *parse_class(const char *s, struct cf_ptok *t)
+/* filepath.Match's matchChunk: whether the star-free chunk c[0..n)
+ * matches the start of s[0..sn) (*rest: what is left of s). The whole
+ * chunk is read even once it fails, so a bad chunk is always -1. */
+static int fp_match_chunk(const char *c, size_t n, const char *s, size_t sn, size_t *rest)
 {
-	if (*s == '^') {
-		t->negated = true;
-		s++;
-	}
-	size_t cap = 0;
-	for (;;) {
-		if (*s == ']' && t->nranges > 0)
-			return s + 1;
-		int32_t lo, hi;
-		if ((s = class_char(s, &lo)) == NULL)
-			return NULL;
-		hi = lo;
-		if (*s == '-' && (s = class_char(s + 1, &hi)) == NULL)
-			return NULL;
-		if (t->nranges == cap) {
-			cap = cap ? cap * 2 : 4;
-			t->ranges = xreallocarray(t->ranges, cap * 2, sizeof(int32_t));
-		}
-		t->ranges[2 * t->nranges] = lo;
-		t->ranges[2 * t->nranges + 1] = hi;
-		t->nranges++;
-	}
-}
-
-/* filepath.Match(p, ".") only fails on syntax: classes and escapes. */
-static bool valid_pattern(const char *p)
-{
-	while (*p != '\0') {
-		if (*p == '\\') {
-			if (p[1] == '\0')
-				return false;
-			p += 2;
-		} else if (*p == '[') {
-			struct cf_ptok t = { .kind = CF_PT_CLASS };
-			const char *e = parse_class(p + 1, &t);
-			free(t.ranges);
-			if (e == NULL)
-				return false;
-			p = e;
+	bool failed = false;
+	size_t p = 0, sp = 0, w;
+	while (p < n) {
+		if (!failed && sp == sn)
+			failed = true;
+		if (c[p] == '[') {
+			int32_t r = 0;
+			if (!failed) {
+				r = cf_utf8_decode(s + sp, sn - sp, &w);
+				sp += w;
+			}
+			p++;
+			bool negated = p < n && c[p] == '^';
+			p += negated;
+			bool match = false;
+			for (size_t nrange = 0;; nrange++) {
+				if (p < n && c[p] == ']' && nrange > 0) {
+					p++;
+					break;
+				}
+				int32_t lo = fp_class_char(c, n, &p), hi = lo;
+				if (lo < 0)
+					return -1;
+				if (c[p] == '-' && (p++, hi = fp_class_char(c, n, &p)) < 0)
+					return -1;
+				match |= lo <= r && r <= hi;
+			}
+			failed |= match == negated;
+		} else if (c[p] == '?') {
+			if (!failed) {
+				failed = s[sp] == '/';
+				cf_utf8_decode(s + sp, sn - sp, &w);
+				sp += w;
+			}
+			p++;
 		} else {
+			if (c[p] == '\\' && ++p == n)
+				return -1;
+			if (!failed) {
+				failed = c[p] != s[sp];
+				sp++;
+			}
 			p++;
 		}
 	}
-	return true;
+	*rest = sp;
+	return !failed;
 }
 
-static void add(struct cf_pattern *re, uint8_t kind, int32_t rune)
+/* filepath.Match(pattern, name): 1, 0, or -1 for ErrBadPattern. Only the
+ * chunks it reaches are checked: a bad class after the first chunk that
+ * fails to match is no error (`a[` is, `x*a[` against "." is not). */
+static int fp_match(const char *pat, const char *name)
 {
-	struct cf_ptok t = { .kind = kind, .rune = rune, .greedy = true };
-	cf_pattern_add(re, t);
+	size_t n = strlen(pat), p = 0, nn = strlen(name);
+	while (p < n) {
+		bool star = false;
+		while (p < n && pat[p] == '*')
+			p++, star = true;
+		bool inrange = false;
+		size_t e = p;
+		for (; e < n; e++) {
+			if (pat[e] == '\\' && e + 1 < n)
+				e++;
+			else if (pat[e] == '[')
+				inrange = true;
+			else if (pat[e] == ']')
+				inrange = false;
+			else if (pat[e] == '*' && !inrange)
+				break;
+		}
+		const char *chunk = pat + p;
+		size_t cn = e - p, rest = 0;
+		p = e;
+		if (star && cn == 0)
+			return memchr(name, '/', nn) == NULL;
+		int ok = fp_match_chunk(chunk, cn, name, nn, &rest);
+		if (ok > 0 && (rest == nn || p < n)) {
+			name += rest, nn -= rest;
+			continue;
+		}
+		if (ok < 0)
+			return -1;
+		bool next = false;
+		for (size_t i = 0; star && !next && i < nn && name[i] != '/'; i++) {
+			ok = fp_match_chunk(chunk, cn, name + i + 1, nn - i - 1, &rest);
+			if (ok > 0 && !(p == n && rest < nn - i - 1)) {
+				name += i + 1 + rest, nn -= i + 1 + rest;
+				next = true;
+			} else if (ok < 0) {
+				return -1;
+			}
+		}
+		if (!next)
+			return 0;
+	}
+	return nn == 0;
 }
 
-static void add_class(struct cf_pattern *re, const int32_t *ranges, uint32_t nranges, bool negated)
-{
-	struct cf_ptok t = { .kind = CF_PT_CLASS, .negated = negated, .nranges = nranges };
-	t.ranges = xreallocarray(NULL, nranges * 2, sizeof(int32_t));
-	memcpy(t.ranges, ranges, nranges * 2 * sizeof(int32_t));
-	cf_pattern_add(re, t);
-}
-
-/* Go's \x41 or \x{10FFFF}, s[*pos] just past the x; -1 when invalid.
- * Hex digits and braces reach the regexp unchanged, so the pattern text
- * can be read directly. */
+/* Go's \x41 or \x{10FFFF}, s[*pos] just past the x; -1 when invalid. */
 static int32_t escape_hex(const char *s, size_t n, size_t *pos)
 {
 	size_t p = *pos;
@@ -197,78 +237,6 @@ static int32_t escape_octal(char c, const char *s, size_t n, size_t *pos)
 	return v;
 }
 
-struct runes {
-	int32_t *r;
-	size_t n, cap;
-};
-
-static void runes_add(struct runes *b, const char *ascii, int32_t r)
-{
-	for (;;) {
-		int32_t c = ascii != NULL ? (unsigned char)*ascii++ : r;
-		if (c == 0 && ascii != NULL)
-			return;
-		if (b->n == b->cap) {
-			b->cap = b->cap ? b->cap * 2 : 32;
-			b->r = xreallocarray(b->r, b->cap, sizeof(*b->r));
-		}
-		b->r[b->n++] = c;
-		if (ascii == NULL)
-			return;
-	}
-}
-
-/* Append the regexp text patternmatcher writes for the token at s[*pos],
- * once the pattern is already a regexp (so `**` at the end is ".*"). */
-static void regexp_text(struct runes *out, const char *s, size_t n, size_t *pos)
-{
-	size_t w;
-	int32_t ch = cf_utf8_decode(s + *pos, n - *pos, &w);
-	*pos += w;
-	if (ch == '*' && *pos < n && s[*pos] == '*') {
-		(*pos)++;
-		if (*pos < n && s[*pos] == '/')
-			(*pos)++;
-		runes_add(out, *pos == n ? ".*" : "(.*/)?", 0);
-	} else if (ch == '*') {
-		runes_add(out, "[^/]*", 0);
-	} else if (ch == '?') {
-		runes_add(out, "[^/]", 0);
-	} else if (ch > 0 && ch < 0x80 && strchr(".+()$", (int)ch) != NULL) {
-		runes_add(out, NULL, '\\');
-		runes_add(out, NULL, ch);
-	} else if (ch == '\\' && *pos < n) {
-		runes_add(out, NULL, '\\');
-		runes_add(out, NULL, cf_utf8_decode(s + *pos, n - *pos, &w));
-		*pos += w;
-	} else {
-		runes_add(out, NULL, ch);
-	}
-}
-
-/* Go reads the regexp text after \Q up to the first \E (or to its end,
- * the closing `$` included) as literal runes; s[*pos] is past the Q. */
-static void compile_quote(struct ipattern *ip, const char *s, size_t n, size_t *pos)
-{
-	struct runes text = { 0 };
-	size_t lit = SIZE_MAX;
-	while (lit == SIZE_MAX && *pos < n) {
-		size_t from = text.n > 0 ? text.n - 1 : 0;
-		regexp_text(&text, s, n, pos);
-		for (size_t i = from; i + 1 < text.n && lit == SIZE_MAX; i++)
-			if (text.r[i] == '\\' && text.r[i + 1] == 'E')
-				lit = i;
-	}
-	if (lit == SIZE_MAX) {
-		runes_add(&text, NULL, '$');
-		lit = text.n;
-		ip->unanchored = true;
-	}
-	for (size_t i = 0; i < lit; i++)
-		add(&ip->re, CF_PT_LIT, text.r[i]);
-	free(text.r);
-}
-
 /* Go's \d \s \w and their negations as ranges (ASCII, like RE2's Perl
  * classes); NULL for any other letter. */
 static const int32_t *perl_class(int32_t c, uint32_t *n)
@@ -288,6 +256,41 @@ static const int32_t *perl_class(int32_t c, uint32_t *n)
 	case 'W': *n = 5; return nw;
 	default: return NULL;
 	}
+}
+
+/* Go's POSIX classes inside brackets, `[:alpha:]` (ASCII only). */
+static const int32_t *posix_class(const char *name, size_t len, uint32_t *n)
+{
+	static const int32_t alnum[] = { '0', '9', 'A', 'Z', 'a', 'z' };
+	static const int32_t alpha[] = { 'A', 'Z', 'a', 'z' };
+	static const int32_t ascii[] = { 0, 0x7F };
+	static const int32_t blank[] = { '\t', '\t', ' ', ' ' };
+	static const int32_t cntrl[] = { 0, 0x1F, 0x7F, 0x7F };
+	static const int32_t digit[] = { '0', '9' };
+	static const int32_t graph[] = { '!', '~' };
+	static const int32_t lower[] = { 'a', 'z' };
+	static const int32_t print[] = { ' ', '~' };
+	static const int32_t punct[] = { '!', '/', ':', '@', '[', '`', '{', '~' };
+	static const int32_t space[] = { '\t', '\r', ' ', ' ' };
+	static const int32_t upper[] = { 'A', 'Z' };
+	static const int32_t word[] = { '0', '9', 'A', 'Z', '_', '_', 'a', 'z' };
+	static const int32_t xdigit[] = { '0', '9', 'A', 'F', 'a', 'f' };
+	static const struct {
+		const char *name;
+		const int32_t *r;
+		uint32_t n;
+	} tab[] = {
+		{ "alnum", alnum, 3 }, { "alpha", alpha, 2 }, { "ascii", ascii, 1 }, { "blank", blank, 2 },
+		{ "cntrl", cntrl, 2 }, { "digit", digit, 1 }, { "graph", graph, 1 }, { "lower", lower, 1 },
+		{ "print", print, 1 }, { "punct", punct, 4 }, { "space", space, 2 }, { "upper", upper, 1 },
+		{ "word", word, 4 },   { "xdigit", xdigit, 3 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
+		if (strlen(tab[i].name) == len && memcmp(tab[i].name, name, len) == 0) {
+			*n = tab[i].n;
+			return tab[i].r;
+		}
+	return NULL;
 }
 
 /* Go's parseEscape for c (s[*pos] just past it): control characters, hex,
@@ -323,8 +326,189 @@ static void class_add(struct cf_ptok *t, size_t *cap, int32_t lo, int32_t hi)
 	t->nranges++;
 }
 
+/* Add sorted disjoint ranges r[0..n) to t, or their complement. */
+static void class_add_set(struct cf_ptok *t, size_t *cap, const int32_t *r, uint32_t n, bool negate)
+{
+	int32_t next = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!negate)
+			class_add(t, cap, r[2 * i], r[2 * i + 1]);
+		else if (r[2 * i] > next)
+			class_add(t, cap, next, r[2 * i] - 1);
+		next = r[2 * i + 1] + 1;
+	}
+	if (negate && next <= 0x10FFFF)
+		class_add(t, cap, next, 0x10FFFF);
+}
+
+/* ---------------------------------------------------------------- regexp
+ * patternmatcher turns a pattern into a Go regexp (`*` -> `[^/]*`, `?` ->
+ * `[^/]`, `**` -> an optional group "any run then a slash", or `.*` at the
+ * end, `\c` copied, `.+()$` escaped, and every other character copied raw,
+ * `|` `{` `}` `[` `]` `^` included) and calls regexp.Compile on "^...$". bale writes that same text, then reads
+ * it with Go's syntax rules (regexp/syntax, Perl flags) into alternatives
+ * of matcher tokens: alternation, repetition `* + ? {n} {n,} {n,m}`,
+ * classes, escapes, `^ $ \A \z \b \B`. What Go refuses is refused, with
+ * Go's reason. */
+
+/* Tokens one alternative may expand to through `{n,m}`. Go's own cap is
+ * about 3.3 million instructions; bale's matcher keeps its failure memo,
+ * (tokens x path length) bits, for paths up to 16 KiB only below this. */
+#define IGNORE_MAX_TOKENS 16384
+
+struct rx {
+	const char *s; /* the regexp text */
+	size_t n, pos;
+	struct ipattern *ip;
+	struct cf_pattern *cur; /* the alternative being read */
+	size_t atom;            /* first token of the last atom, SIZE_MAX: none */
+	size_t last_repeat;     /* where the previous repetition began, SIZE_MAX: none */
+	bool unsupported;       /* the refusal is bale's, not Go's */
+};
+
+static void rx_add(struct rx *x, uint8_t kind, int32_t rune)
+{
+	x->atom = x->cur->n;
+	struct cf_ptok t = { .kind = kind, .rune = rune, .greedy = true };
+	cf_pattern_add(x->cur, t);
+}
+
+static void rx_new_alt(struct rx *x)
+{
+	struct ipattern *ip = x->ip;
+	ip->alts = xreallocarray(ip->alts, ip->nalts + 1, sizeof(*ip->alts));
+	memset(&ip->alts[ip->nalts], 0, sizeof(ip->alts[0]));
+	x->cur = &ip->alts[ip->nalts++];
+	x->atom = SIZE_MAX;
+}
+
+static struct cf_ptok tok_copy(const struct cf_ptok *t)
+{
+	struct cf_ptok c = *t;
+	if (t->ranges != NULL) {
+		c.ranges = xreallocarray(NULL, t->nranges * 2, sizeof(int32_t));
+		memcpy(c.ranges, t->ranges, t->nranges * 2 * sizeof(int32_t));
+	}
+	return c;
+}
+
+/* Append a copy of the atom that stood at index from, its optional
+ * groups' skips moved along. */
+static void atom_copy(struct cf_pattern *re, const struct cf_ptok *atom, size_t len, size_t from)
+{
+	size_t shift = re->n - from;
+	for (size_t k = 0; k < len; k++) {
+		struct cf_ptok t = tok_copy(&atom[k]);
+		if (t.kind == CF_PT_OPT)
+			t.skip += (uint32_t)shift;
+		cf_pattern_add(re, t);
+	}
+}
+
+static bool tok_empty_width(const struct cf_ptok *t)
+{
+	return t->kind == CF_PT_BOL || t->kind == CF_PT_EOT || t->kind == CF_PT_WORDB;
+}
+
+/* Go's repeat(): the operator s[op..x->pos) applies to the last atom, read
+ * as min..max copies (max -1: no bound). NULL or why Go refuses it. */
+static char *rx_repeat(struct rx *x, size_t op, int min, int max)
+{
+	if (x->pos < x->n && x->s[x->pos] == '?')
+		x->pos++; /* non-greedy: the same set of matches */
+	if (x->last_repeat != SIZE_MAX)
+		return xasprintf("invalid nested repetition operator: `%.*s`", (int)(x->pos - x->last_repeat),
+				 x->s + x->last_repeat);
+	if (x->atom == SIZE_MAX)
+		return xasprintf("missing argument to repetition operator: `%.*s`", (int)(x->pos - op), x->s + op);
+	struct cf_pattern *re = x->cur;
+	size_t a = x->atom, len = re->n - a;
+	struct cf_ptok *atom = xreallocarray(NULL, len, sizeof(*atom));
+	memcpy(atom, re->t + a, len * sizeof(*atom));
+	re->n = a;
+	char *why = NULL;
+	size_t extra = max < 0 ? 1 : (size_t)(max - min) * (len + 1);
+	if (len == 0) {
+		/* `^{0}\Q\E{2}`: nothing repeated is nothing */
+	} else if (len == 1 && tok_empty_width(&atom[0])) {
+		/* an assertion holds once or any number of times alike */
+		if (min > 0)
+			cf_pattern_add(re, tok_copy(&atom[0]));
+	} else if (re->n + (size_t)min * len + extra > IGNORE_MAX_TOKENS) {
+		x->unsupported = true;
+		why = xasprintf("repetition `%.*s` expands past %d tokens, more than bale matches",
+				(int)(x->pos - op), x->s + op, IGNORE_MAX_TOKENS);
+	} else if (max < 0 && len != 1) {
+		/* `a{2}\Q\E{2,}`: Go repeats the repetition (\Q\E in between
+		 * is no nesting), which needs a loop over several tokens */
+		x->unsupported = true;
+		why = xasprintf("unsupported repetition `%.*s` of a group", (int)(x->pos - op), x->s + op);
+	} else {
+		for (int i = 0; i < min; i++)
+			atom_copy(re, atom, len, a);
+		if (max < 0) {
+			struct cf_ptok t = tok_copy(&atom[0]);
+			t.star = true;
+			cf_pattern_add(re, t);
+		} else {
+			/* x{2,4} is xx(x(x)?)?: each optional copy skips to the end */
+			size_t end = re->n + extra;
+			for (int i = min; i < max; i++) {
+				struct cf_ptok opt = { .kind = CF_PT_OPT, .skip = (uint32_t)end };
+				cf_pattern_add(re, opt);
+				atom_copy(re, atom, len, a);
+			}
+		}
+	}
+	for (size_t k = 0; k < len; k++)
+		free(atom[k].ranges);
+	free(atom);
+	x->atom = a; /* `\Q\E{2}` may repeat this whole expansion */
+	x->last_repeat = op;
+	return why;
+}
+
+/* Go's parseRepeat on s[*pos] == '{': {n} {n,} {n,m}, numbers without
+ * leading zeros; false when it is not one (the `{` is then a literal).
+ * A number of more than 8 digits gives -1 (too big). */
+static bool rx_parse_braces(const char *s, size_t n, size_t *pos, int *min, int *max)
+{
+	size_t p = *pos + 1;
+	int v[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		if (p == n || s[p] < '0' || s[p] > '9')
+			return false;
+		if (p + 1 < n && s[p] == '0' && s[p + 1] >= '0' && s[p + 1] <= '9')
+			return false;
+		for (; p < n && s[p] >= '0' && s[p] <= '9'; p++)
+			v[k] = v[k] < 0 || v[k] >= 100000000 ? -1 : v[k] * 10 + (s[p] - '0');
+		if (k == 0) {
+			if (p == n)
+				return false;
+			if (s[p] != ',') {
+				v[1] = v[0];
+				break;
+			}
+			if (++p == n)
+				return false;
+			if (s[p] == '}') {
+				v[1] = -2; /* no bound */
+				break;
+			}
+		} else if (v[1] < 0) {
+			v[0] = -1;
+		}
+	}
+	if (p == n || s[p] != '}')
+		return false;
+	*pos = p + 1;
+	*min = v[0];
+	*max = v[1];
+	return true;
+}
+
 /* One class character as Go reads it; -1 when Go refuses it. */
-static int32_t go_class_char(const char *s, size_t n, size_t *pos)
+static int32_t rx_class_char(const char *s, size_t n, size_t *pos)
 {
 	size_t w;
 	int32_t c = cf_utf8_decode(s + *pos, n - *pos, &w);
@@ -338,191 +522,295 @@ static int32_t go_class_char(const char *s, size_t n, size_t *pos)
 	return escape_rune(c, s, n, pos);
 }
 
-/* A [...] holding a backslash, read as Go's regexp reads what
- * patternmatcher copies (s just past the '[', n up to and with its ']').
- * 0; 1 when Go's class would not end where filepath.Match's does (the
- * caller keeps filepath's reading); or an error text in *why. */
-static int go_class(const char *s, size_t n, struct cf_ptok *t, char **why)
+static char *unicode_class_refused(struct rx *x, const char *s)
 {
-	size_t pos = 0, cap = 0;
+	x->unsupported = true;
+	return xasprintf("Go's Unicode classes `\\%c` are not supported by bale (supported: \\d \\D \\s "
+			 "\\S \\w \\W, the POSIX classes such as [[:alpha:]], \\b \\B \\A \\z, \\Q...\\E)",
+			 s[1]);
+}
+
+/* Go's parseClass at s[x->pos] == '['. */
+static char *rx_class(struct rx *x)
+{
+	const char *s = x->s;
+	size_t n = x->n, start = x->pos, pos = start + 1, cap = 0;
+	struct cf_ptok t = { .kind = CF_PT_CLASS, .greedy = true };
+	char *why = NULL;
 	if (pos < n && s[pos] == '^') {
-		t->negated = true;
+		t.negated = true;
 		pos++;
 	}
-	for (bool first = true; pos < n && (s[pos] != ']' || first); first = false) {
+	for (bool first = true; why == NULL && (pos == n || s[pos] != ']' || first); first = false) {
+		if (pos == n) {
+			why = xasprintf("missing closing ]: `%.*s`", (int)(n - start), s + start);
+			break;
+		}
+		if (n - pos > 2 && s[pos] == '[' && s[pos + 1] == ':') {
+			/* Go looks for the closing ":]" anywhere after */
+			const char *e = memmem(s + pos + 2, n - pos - 2, ":]", 2);
+			if (e != NULL) {
+				const char *name = s + pos + 2;
+				size_t len = (size_t)(e - name);
+				bool neg = len > 0 && name[0] == '^';
+				uint32_t nr;
+				const int32_t *r = posix_class(name + neg, len - neg, &nr);
+				if (r == NULL) {
+					why = xasprintf("invalid character class range: `%.*s`", (int)(len + 4), s + pos);
+					break;
+				}
+				class_add_set(&t, &cap, r, nr, neg);
+				pos += len + 4;
+				continue;
+			}
+		}
+		if (s[pos] == '\\' && pos + 1 < n && (s[pos + 1] == 'p' || s[pos + 1] == 'P')) {
+			why = unicode_class_refused(x, s + pos);
+			break;
+		}
 		uint32_t nr;
-		const int32_t *pr = NULL;
-		if (s[pos] == '\\' && pos + 1 < n)
-			pr = perl_class((unsigned char)s[pos + 1], &nr);
+		const int32_t *pr = s[pos] == '\\' && pos + 1 < n ? perl_class((unsigned char)s[pos + 1], &nr) : NULL;
 		if (pr != NULL) {
-			for (uint32_t i = 0; i < nr; i++)
-				class_add(t, &cap, pr[2 * i], pr[2 * i + 1]);
+			class_add_set(&t, &cap, pr, nr, false);
 			pos += 2;
 			continue;
 		}
-		if (s[pos] == '\\' && pos + 1 < n && (s[pos + 1] == 'p' || s[pos + 1] == 'P')) {
-			*why = xasprintf("unsupported escape '\\%c': Unicode classes are not implemented", s[pos + 1]);
-			return -1;
-		}
 		size_t at = pos;
-		int32_t lo = go_class_char(s, n, &pos), hi = lo;
-		if (lo >= 0 && pos + 1 < n && s[pos] == '-' && s[pos + 1] != ']') {
+		int32_t lo = rx_class_char(s, n, &pos), hi = lo;
+		if (lo >= 0 && n - pos >= 2 && s[pos] == '-' && s[pos + 1] != ']') {
 			pos++;
-			hi = go_class_char(s, n, &pos);
+			hi = rx_class_char(s, n, &pos);
 		}
-		if (lo < 0 || hi < 0) {
-			*why = xasprintf("invalid escape sequence in class '[%.*s'", (int)n, s);
-			return -1;
-		}
-		if (hi < lo) {
-			*why = xasprintf("invalid character class range '%.*s'", (int)(pos - at), s + at);
-			return -1;
-		}
-		class_add(t, &cap, lo, hi);
+		if (lo < 0 || hi < 0)
+			why = xasprintf("invalid escape sequence in class `%.*s`", (int)(pos - start), s + start);
+		else if (hi < lo)
+			why = xasprintf("invalid character class range: `%.*s`", (int)(pos - at), s + at);
+		else
+			class_add(&t, &cap, lo, hi);
 	}
-	return pos + 1 == n ? 0 : 1;
+	if (why != NULL) {
+		free(t.ranges);
+		return why;
+	}
+	x->pos = pos + 1;
+	x->atom = x->cur->n;
+	cf_pattern_add(x->cur, t);
+	return NULL;
 }
 
-/* patternmatcher copies "\c" into its regexp, so after a backslash the
- * pattern means what Go's regexp syntax (RE2) gives it; s[*pos] is the
- * escaped character. NULL, or why regexp.Compile refuses it (caller
- * frees). */
-static char *compile_escape(struct ipattern *ip, const char *s, size_t n, size_t *pos)
+/* Go's escapes outside a class, s[x->pos] == '\\'. */
+static char *rx_escape(struct rx *x)
 {
-	struct cf_pattern *re = &ip->re;
-	size_t start = *pos, w;
-	int32_t c = cf_utf8_decode(s + start, n - start, &w);
-	*pos += w;
-	int32_t lit = -1;
+	const char *s = x->s;
+	size_t n = x->n, start = x->pos, w;
+	if (start + 1 == n)
+		return xstrdup("trailing backslash at end of expression");
+	x->pos++;
+	int32_t c = cf_utf8_decode(s + x->pos, n - x->pos, &w);
+	x->pos += w;
 	uint32_t nr;
 	const int32_t *ranges = perl_class(c, &nr);
 	if (ranges != NULL) {
-		add_class(re, ranges, nr, false);
+		struct cf_ptok t = { .kind = CF_PT_CLASS, .greedy = true };
+		size_t cap = 0;
+		class_add_set(&t, &cap, ranges, nr, false);
+		x->atom = x->cur->n;
+		cf_pattern_add(x->cur, t);
 		return NULL;
 	}
 	switch (c) {
-	case 'b': case 'B': {
-		struct cf_ptok t = { .kind = CF_PT_WORDB, .negated = c == 'B' };
-		cf_pattern_add(re, t);
-		return NULL;
-	}
-	case 'A':
-		add(re, CF_PT_BOL, 0);
-		return NULL;
-	case 'z':
-		add(re, CF_PT_EOT, 0);
+	case 'A': rx_add(x, CF_PT_BOL, 0); return NULL;
+	case 'z': rx_add(x, CF_PT_EOT, 0); return NULL;
+	case 'b': case 'B':
+		rx_add(x, CF_PT_WORDB, 0);
+		x->cur->t[x->cur->n - 1].negated = c == 'B';
 		return NULL;
 	case 'p': case 'P':
-		return xasprintf("unsupported escape '\\%c': Unicode classes are not implemented", (char)c);
-	case 'Q':
-		compile_quote(ip, s, n, pos);
+		return unicode_class_refused(x, s + start);
+	case 'Q': {
+		/* literal up to \E or the end */
+		const char *e = memmem(s + x->pos, n - x->pos, "\\E", 2);
+		size_t end = e != NULL ? (size_t)(e - s) : n;
+		while (x->pos < end) {
+			rx_add(x, CF_PT_LIT, cf_utf8_decode(s + x->pos, end - x->pos, &w));
+			x->pos += w;
+		}
+		x->pos = e != NULL ? end + 2 : n;
 		return NULL;
-	default:
-		lit = escape_rune(c, s, n, pos);
-		break;
 	}
-	if (lit < 0)
-		return xasprintf("invalid escape sequence '\\%.*s'", (int)(*pos - start), s + start);
-	add(re, CF_PT_LIT, lit);
-	return NULL;
+	default: {
+		int32_t lit = escape_rune(c, s, n, &x->pos);
+		if (lit < 0)
+			return xasprintf("invalid escape sequence: `%.*s`", (int)(x->pos - start), s + start);
+		rx_add(x, CF_PT_LIT, lit);
+		return NULL;
+	}
+	}
 }
 
-/* Reread a filepath-valid class with Go's rules when it holds escapes
- * (and none of the characters patternmatcher rewrites inside it). */
-static char *go_class_maybe(const char *s, size_t n, struct cf_ptok *t)
+/* Read the regexp text s[0..n) into ip->alts. NULL, or why Go's
+ * regexp.Compile refuses it (the caller frees). */
+static char *rx_parse(struct ipattern *ip, const char *s, size_t n, bool *unsupported)
 {
-	if (memchr(s, '\\', n) == NULL || memchr(s, '*', n) != NULL || memchr(s, '?', n) != NULL ||
-	    memchr(s, '[', n) != NULL)
-		return NULL;
-	struct cf_ptok g = { .kind = CF_PT_CLASS };
+	struct rx x = { .s = s, .n = n, .ip = ip, .last_repeat = SIZE_MAX };
+	rx_new_alt(&x);
 	char *why = NULL;
-	int rc = go_class(s, n, &g, &why);
-	if (rc != 0) {
-		free(g.ranges);
-		return why;
+	while (why == NULL && x.pos < n) {
+		size_t op = x.pos, last = x.last_repeat;
+		x.last_repeat = SIZE_MAX;
+		int min, max;
+		switch (s[x.pos]) {
+		case '|':
+			rx_new_alt(&x);
+			x.pos++;
+			break;
+		case '(':
+			/* patternmatcher escapes `(`: only the group of `**` is raw */
+			if (n - x.pos < 5 || memcmp(s + x.pos, "(.*/)", 5) != 0) {
+				x.unsupported = true;
+				why = xasprintf("unsupported group `%.*s`", (int)(n - x.pos), s + x.pos);
+				break;
+			}
+			x.atom = x.cur->n;
+			struct cf_ptok any = { .kind = CF_PT_ANY, .greedy = true, .star = true };
+			cf_pattern_add(x.cur, any);
+			struct cf_ptok slash = { .kind = CF_PT_LIT, .rune = '/', .greedy = true };
+			cf_pattern_add(x.cur, slash);
+			x.pos += 5;
+			break;
+		case ')':
+			why = xasprintf("unexpected ): `%.*s`", (int)n, s);
+			break;
+		case '^': rx_add(&x, CF_PT_BOL, 0); x.pos++; break;
+		case '$': rx_add(&x, CF_PT_EOT, 0); x.pos++; break;
+		case '.': rx_add(&x, CF_PT_ANY, 0); x.pos++; break;
+		case '[': why = rx_class(&x); break;
+		case '\\': why = rx_escape(&x); break;
+		case '*': case '+': case '?':
+			x.pos++;
+			x.last_repeat = last;
+			why = rx_repeat(&x, op, s[op] == '+' ? 1 : 0, s[op] == '?' ? 1 : -1);
+			break;
+		case '{':
+			if (!rx_parse_braces(s, n, &x.pos, &min, &max)) {
+				rx_add(&x, CF_PT_LIT, '{');
+				x.pos++;
+				break;
+			}
+			if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max)) {
+				why = xasprintf("invalid repeat count: `%.*s`", (int)(x.pos - op), s + op);
+				break;
+			}
+			x.last_repeat = last;
+			why = rx_repeat(&x, op, min, max == -2 ? -1 : max);
+			break;
+		default: {
+			size_t w;
+			rx_add(&x, CF_PT_LIT, cf_utf8_decode(s + x.pos, n - x.pos, &w));
+			x.pos += w;
+			break;
+		}
+		}
 	}
-	free(t->ranges);
-	*t = g;
-	return NULL;
+	*unsupported = x.unsupported;
+	return why;
 }
 
-/* patternmatcher's compile(): the same walk, building tokens instead of a
- * regexp string. NULL, or why Go's regexp.Compile would refuse the
- * pattern (the caller frees it). */
-static char *compile(struct ipattern *ip)
+static void text_add_rune(struct buf *b, int32_t r)
 {
-	const char *s = ip->text;
+	cf_utf8_add(b, r, NULL);
+}
+
+/* patternmatcher's compile(): the match type and, for a regexp, its text
+ * ("^...$"), which the caller reads with rx_parse. */
+static enum match_type translate(const char *s, struct buf *re)
+{
 	size_t n = strlen(s), pos = 0;
 	enum match_type type = M_EXACT;
+	buf_addch(re, '^', NULL);
+	/* text/scanner drops a BOM that starts its input */
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		pos = 3;
 	for (size_t i = 0; pos < n; i++) {
 		size_t w;
 		int32_t ch = cf_utf8_decode(s + pos, n - pos, &w);
 		pos += w;
-		if (ch == '*') {
-			if (pos < n && s[pos] == '*') {
+		if (ch == '*' && pos < n && s[pos] == '*') {
+			pos++;
+			if (pos < n && s[pos] == '/')
 				pos++;
-				if (pos < n && s[pos] == '/')
-					pos++;
-				if (pos == n) {
-					if (type == M_EXACT) {
-						type = M_PREFIX;
-					} else {
-						add(&ip->re, CF_PT_STAR, 0);
-						type = M_REGEXP;
-					}
-				} else {
-					/* the optional group "any run, then a slash" */
-					struct cf_ptok opt = { .kind = CF_PT_OPT, .skip = (uint32_t)ip->re.n + 3 };
-					cf_pattern_add(&ip->re, opt);
-					add(&ip->re, CF_PT_STAR, 0);
-					add(&ip->re, CF_PT_LIT, '/');
-					type = M_REGEXP;
-				}
-				if (i == 0)
-					type = M_SUFFIX;
+			if (pos == n && type == M_EXACT) {
+				type = M_PREFIX;
 			} else {
-				add(&ip->re, CF_PT_STAR_NOSLASH, 0);
+				buf_addstr(re, pos == n ? ".*" : "(.*/)?", NULL);
 				type = M_REGEXP;
 			}
-		} else if (ch == '?') {
-			add(&ip->re, CF_PT_ANY_NOSLASH, 0);
+			if (i == 0)
+				type = M_SUFFIX;
+		} else if (ch == '*' || ch == '?') {
+			buf_addstr(re, ch == '*' ? "[^/]*" : "[^/]", NULL);
 			type = M_REGEXP;
+		} else if (ch > 0 && ch < 0x80 && strchr(".+()$", (int)ch) != NULL) {
+			/* patternmatcher's escape table misses `|{}` (its bitmap
+			 * drops every byte from 64 up), so only these are quoted */
+			buf_addch(re, '\\', NULL);
+			buf_addch(re, (char)ch, NULL);
 		} else if (ch == '\\') {
+			buf_addch(re, '\\', NULL);
 			if (pos < n) {
-				char *why = compile_escape(ip, s, n, &pos);
-				if (why != NULL)
-					return why;
+				text_add_rune(re, cf_utf8_decode(s + pos, n - pos, &w));
+				pos += w;
 				type = M_REGEXP;
-			} else {
-				add(&ip->re, CF_PT_LIT, '$'); /* the regexp "\\$" */
 			}
-		} else if (ch == '[') {
-			struct cf_ptok t = { .kind = CF_PT_CLASS };
-			const char *e = parse_class(s + pos, &t);
-			if (e != NULL) {
-				char *why = go_class_maybe(s + pos, (size_t)(e - s) - pos, &t);
-				if (why != NULL) {
-					free(t.ranges);
-					return why;
-				}
-				pos = (size_t)(e - s);
-				cf_pattern_add(&ip->re, t);
-			} else {
-				free(t.ranges);
-				add(&ip->re, CF_PT_LIT, '[');
-			}
+		} else if (ch == '[' || ch == ']') {
+			buf_addch(re, (char)ch, NULL);
 			type = M_REGEXP;
-		} else if (ch == ']') {
-			add(&ip->re, CF_PT_LIT, ']');
-			type = M_REGEXP;
-		} else if (ch == '^') {
-			add(&ip->re, CF_PT_BOL, 0);
 		} else {
-			add(&ip->re, CF_PT_LIT, ch);
+			text_add_rune(re, ch);
 		}
 	}
-	ip->type = type;
-	return NULL;
+	buf_addch(re, '$', NULL);
+	return type;
+}
+
+/* NULL, or why the pattern is refused (caller frees): Go's
+ * regexp.Compile refuses it, or *unsupported when bale cannot match it. */
+static char *compile(struct ipattern *ip, bool *unsupported)
+{
+	struct buf re;
+	/* at most 5 bytes of regexp per byte of pattern, plus "^$" */
+	buf_init(&re, 6 * strlen(ip->text) + 2);
+	ip->type = translate(ip->text, &re);
+	char *why = NULL;
+	if (ip->type == M_REGEXP) {
+		why = rx_parse(ip, re.data, re.len, unsupported);
+		if (why != NULL) {
+			char *full = *unsupported ? xasprintf("%s, in its Go regexp `%s`", why, buf_str(&re))
+						  : xasprintf("Go's regexp.Compile refuses `%s`: %s", buf_str(&re), why);
+			free(why);
+			why = full;
+		}
+	}
+	buf_release(&re);
+	return why;
+}
+
+/* regexp.MatchString: a match of any alternative anywhere in the path
+ * (the first one starts with `^`, the last one ends with `$`). */
+static bool regexp_match(const struct ipattern *ip, const char *path, size_t len)
+{
+	for (size_t a = 0; a < ip->nalts; a++) {
+		const struct cf_pattern *re = &ip->alts[a];
+		struct cf_matcher m;
+		cf_matcher_init(&m, re, path, len, false);
+		size_t start;
+		bool at0 = re->n > 0 && re->t[0].kind == CF_PT_BOL;
+		bool ok = at0 ? cf_match_at(&m, 0) >= 0 : cf_match_find(&m, 0, &start) >= 0;
+		cf_matcher_release(&m);
+		if (ok)
+			return true;
+	}
+	return false;
 }
 
 static bool pattern_match(const struct ipattern *ip, const char *path, size_t len)
@@ -540,19 +828,14 @@ static bool pattern_match(const struct ipattern *ip, const char *path, size_t le
 			return true;
 		return sl > 0 && suf[0] == '/' && len == sl - 1 && memcmp(path, suf + 1, len) == 0;
 	}
-	case M_REGEXP: {
-		struct cf_matcher m;
-		cf_matcher_init(&m, &ip->re, path, len, !ip->unanchored);
-		bool ok = cf_match_at(&m, 0) >= 0;
-		cf_matcher_release(&m);
-		return ok;
-	}
+	case M_REGEXP:
+		return regexp_match(ip, path, len);
 	}
 	return false;
 }
 
 /* NULL, or why the pattern is refused (the caller frees it). */
-static char *ignore_add(struct cf_ignore *ig, const char *pattern)
+static char *ignore_add(struct cf_ignore *ig, const char *pattern, bool *unsupported)
 {
 	ig->p = xreallocarray(ig->p, ig->n + 1, sizeof(*ig->p));
 	ig->shown = xreallocarray(ig->shown, ig->n + 2, sizeof(char *));
@@ -563,7 +846,7 @@ static char *ignore_add(struct cf_ignore *ig, const char *pattern)
 	ig->shown[ig->n] = xstrdup(pattern);
 	ig->shown[ig->n + 1] = NULL;
 	ig->n++;
-	char *why = compile(ip);
+	char *why = compile(ip, unsupported);
 	ig->exceptions |= ip->exclusion;
 	return why;
 }
@@ -590,11 +873,14 @@ static char *clean_line(const char *line, size_t len)
 		if (strlen(pat) > 1 && pat[0] == '/')
 			memmove(pat, pat + 1, strlen(pat));
 	}
-	char *res = xasprintf("%s%s", invert ? "!" : "", pat);
-	/* New(): trimmed and cleaned once more (a no-op for most lines). */
-	char *again = cf_path_clean(res);
-	free(res);
-	return again;
+	cleanup_free char *res = xasprintf("%s%s", invert ? "!" : "", pat);
+	/* New(): trimmed and cleaned once more (a no-op for most lines, but
+	 * `x\ /` is `x\ ` after ReadAll and `x\` after New) */
+	size_t rl = strlen(res), rs = cf_trim_left(res, rl);
+	cleanup_free char *trimmed = xstrndup(res + rs, cf_trim_right(res + rs, rl - rs));
+	if (*trimmed == '\0')
+		return NULL;
+	return cf_path_clean(trimmed);
 }
 
 int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
@@ -606,27 +892,38 @@ int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ig
 	unsigned int lineno = 0;
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 		pos = 3;
+	size_t bom = pos; /* ReadAll drops it after the scanner read the line */
 	while (pos < len) {
 		const char *s = data + pos;
 		const char *nl = memchr(s, '\n', len - pos);
 		size_t l = nl ? (size_t)(nl - s) : len - pos;
 		pos += l + (nl ? 1 : 0);
 		lineno++;
+		if (l + (lineno == 1 ? bom : 0) > IGNORE_MAX_LINE) {
+			cf_ignore_free(ig);
+			return err_set(err, ERR_INVALID, "%s:%u: line longer than %d bytes (BuildKit: bufio.Scanner: token too long)",
+				       name, lineno, IGNORE_MAX_LINE);
+		}
 		if (l > 0 && s[l - 1] == '\r')
 			l--;
 		cleanup_free char *pat = clean_line(s, l);
 		if (pat == NULL)
 			continue;
-		if (strcmp(pat, "!") == 0 || !valid_pattern(pat[0] == '!' ? pat + 1 : pat)) {
+		if (strcmp(pat, "!") == 0 || fp_match(pat[0] == '!' ? pat + 1 : pat, ".") < 0) {
 			cf_ignore_free(ig);
 			if (strcmp(pat, "!") == 0)
 				return err_set(err, ERR_INVALID, "%s:%u: illegal exclusion pattern: \"!\"", name, lineno);
 			return err_set(err, ERR_INVALID, "%s:%u: syntax error in pattern '%s'", name, lineno, pat);
 		}
-		cleanup_free char *why = ignore_add(ig, pat);
+		bool unsupported = false;
+		cleanup_free char *why = ignore_add(ig, pat, &unsupported);
 		if (why != NULL) {
 			cf_ignore_free(ig);
-			return err_set(err, ERR_INVALID, "%s:%u: %s in pattern '%s'", name, lineno, why, pat);
+			if (unsupported)
+				return err_set(err, ERR_UNSUPPORTED, "%s:%u: pattern '%s' is not supported: %s", name,
+					       lineno, pat, why);
+			return err_set(err, ERR_INVALID, "%s:%u: syntax error in pattern '%s': %s", name, lineno, pat,
+				       why);
 		}
 	}
 	*out = ig;
@@ -724,7 +1021,9 @@ void cf_ignore_free(struct cf_ignore *ig)
 		return;
 	for (size_t i = 0; i < ig->n; i++) {
 		free(ig->p[i].text);
-		cf_pattern_release(&ig->p[i].re);
+		for (size_t a = 0; a < ig->p[i].nalts; a++)
+			cf_pattern_release(&ig->p[i].alts[a]);
+		free(ig->p[i].alts);
 	}
 	free(ig->p);
 	strv_free(ig->shown);

@@ -16,13 +16,16 @@ struct cf_ignore;
 
 /* Parse the text of an ignore file (comments `#...` at the start of a line,
  * blank lines skipped, a UTF-8 BOM dropped). On success the caller frees
- * *out with cf_ignore_free(). After a backslash a pattern means what Go's
- * regexp syntax gives it, as in patternmatcher (`\d`, `\w`, `\s`, `\b`, `\x41`,
- * `\Q...\E`, ...). Errors: ERR_INVALID for a bad pattern (an unclosed `[`, a
- * trailing `\`, a lone `!`, an escape Go's regexp refuses such as `\y`, and
- * the Unicode classes `\p` `\P`, which are not implemented), naming the
- * line. Unlike patternmatcher, which compiles a pattern only when a path
- * first reaches it, a bad escape is refused here even if no path would. */
+ * *out with cf_ignore_free(). A pattern means what patternmatcher's Go
+ * regexp gives it: `|` alternation, `{n,m}` repetition, POSIX classes
+ * inside brackets, and after a backslash Go's escapes (`\d`, `\w`, `\s`,
+ * `\b`, `\x41`, `\Q...\E`, ...). Errors, naming the file and line:
+ * ERR_INVALID for a line over 65535 bytes, a lone `!`, a pattern
+ * filepath.Match refuses (an unclosed `[`, a trailing `\`) and one Go's
+ * regexp.Compile refuses (`\y`, `*{2}`, `a{1001}`, ...); ERR_UNSUPPORTED
+ * for Go's Unicode classes `\p` `\P`, which bale does not match. Unlike
+ * patternmatcher, which compiles a pattern only when a path first reaches
+ * it, a bad pattern is refused here even if no path would reach it. */
 int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
 		    struct err **err);
 

@@ -24,6 +24,7 @@ enum cf_pt_kind {
 struct cf_ptok {
 	uint8_t kind;
 	bool greedy;
+	bool star; /* LIT, ANY, ANY_NOSLASH or CLASS repeated: greedy X* */
 	bool negated;
 	int32_t rune;
 	uint32_t skip;

@@ -69,6 +69,18 @@ static bool class_has(const struct cf_ptok *t, int32_t r)
 	return in != t->negated;
 }
 
+/* Whether one-rune token t (LIT, ANY, ANY_NOSLASH, CLASS) takes r. */
+static bool rune_fits(const struct cf_ptok *t, int32_t r)
+{
+	switch (t->kind) {
+	case CF_PT_LIT: return r == t->rune;
+	case CF_PT_ANY: return r != '\n';
+	case CF_PT_ANY_NOSLASH: return r != '/';
+	case CF_PT_CLASS: return class_has(t, r);
+	default: return false;
+	}
+}
+
 /* Test-and-set the failure bit of a state; true if it was already set. */
 static bool memo_seen(struct cf_matcher *m, size_t ti, size_t pos)
 {
@@ -121,6 +133,16 @@ static ssize_t run_path(struct cf_matcher *m, size_t ti, size_t pos)
 		const struct cf_ptok *t = &p->t[ti];
 		size_t w = 0;
 		int32_t r = cf_utf8_decode(m->s + pos, m->n - pos, &w);
+		if (t->star) {
+			/* Greedy: take one more rune first, stop on failure. */
+			if (r != CF_EOF && rune_fits(t, r)) {
+				push(m, ti + 1, pos);
+				pos += w;
+			} else {
+				ti++;
+			}
+			continue;
+		}
 		switch (t->kind) {
 		case CF_PT_LIT:
 			if (r != t->rune)

@@ -115,6 +115,128 @@ static const struct row rows[] = {
 	{ "x\\Q\\\\Ey", "x\\y", true },
 	{ "\\Q**/b", "(.*/)?b$", true },
 	{ "\\Q\\y", "\\y$", true },
+	/* patternmatcher leaves `|` `{` `}` unescaped in its regexp (its escape
+	 * bitmap loses every byte from 64 up), so Go reads alternation
+	 * (`^a|[ab]$`: a path starting with a, or ending with a or b) and
+	 * repetition; `[` ... `]` reach the regexp with `*` and `?` already
+	 * rewritten inside (`[*]` is `[[^/]*]`), and POSIX classes are Go's.
+	 * Each expected value was checked with moby/patternmatcher. */
+	{ "a|[ab]", "zzz", false },
+	{ "a|[ab]", "xb", true },
+	{ "a|[ab]", "ab/c", true },
+	{ "a|[ab]", "q", false },
+	{ "a|[ab]", "c/a", true },
+	{ "a|[ab]", "a|a", true },
+	{ "a|b*", "a", true },
+	{ "a|b*", "b", true },
+	{ "a|b*", "bx", true },
+	{ "a|b*", "xa", false },
+	{ "|a*", "b", true },
+	{ "a*|", "b", true },
+	{ "a*|b|c*", "xbx", true },
+	{ "a*|b|c*", "z", false },
+	{ "a*|b|c*", "c", true },
+	{ "a||b*", "c", true },
+	{ "\\Qa|b\\E*", "a|bc", true },
+	{ "\\Qa|b\\E*", "b", false },
+	{ "\\(a|b\\)*", "(a", true },
+	{ "\\(a|b\\)*", "b)", true },
+	{ "\\(a|b\\)*", "a", false },
+	{ "a\\|b*", "a|b", true },
+	{ "a\\|b*", "a", false },
+	{ "[a|b]*", "|x", true },
+	{ "[a|b]*", "c", false },
+	{ "a{2}*", "aa", true },
+	{ "a{2}*", "a", false },
+	{ "a{2}*", "a{2}", false },
+	{ "[ab]{2}", "ba", true },
+	{ "[ab]{2}", "a", false },
+	{ "[ab]{2}", "abc", false },
+	{ "[ab]{2,}", "abab", true },
+	{ "[ab]{2,}", "a", false },
+	{ "[ab]{1,3}", "abb", true },
+	{ "[ab]{1,3}", "abab", false },
+	{ "x[ab]{0,2}", "x", true },
+	{ "x[ab]{0,2}", "xab", true },
+	{ "x[ab]{0,2}", "xabb", false },
+	{ "[ab]{0}x", "x", true },
+	{ "[ab]{0}x", "ax", false },
+	{ "?{2}", "ab", true },
+	{ "?{2}", "a", false },
+	{ "?{2}", "a/", false },
+	{ "{2}a*", "ab", true },
+	{ "{2}a*", "xa", false },
+	{ "a{,2}*", "a{,2}x", true },
+	{ "a{,2}*", "aa", false },
+	{ "a{02}*", "a{02}", true },
+	{ "a{02}*", "aa", false },
+	{ "a{1000}*", "a", false },
+	{ "\\d{3}", "123", true },
+	{ "\\d{3}", "12", false },
+	{ "a[^/]{2}", "abc", true },
+	{ "a[^/]{2}", "a/c", false },
+	{ "**/{2}", "x/{2}", true },
+	{ "[[:alpha:]]", "Z", true },
+	{ "[[:alpha:]]", "1", false },
+	{ "[[:alpha:]]", "\xC3\xA9", false },
+	{ "[[:^alpha:]]", "a", false },
+	{ "[[:^alpha:]]", "\xC3\xA9", true },
+	{ "[[:digit:][:upper:]]x", "1x", true },
+	{ "[[:digit:][:upper:]]x", "ax", false },
+	{ "[[:alpha:]]{2}", "ab", true },
+	{ "[[:alpha:]]{2}", "a", false },
+	{ "[[:alpha:]-z]", "-", true },
+	{ "[x[:alpha:]]]", "a]", true },
+	{ "[x[:alpha:]]]", "x", false },
+	{ "[*]", "*", false },
+	{ "[*]", "]", true },
+	{ "[*]", "[]", true },
+	{ "[*]", "/]", true },
+	{ "[*]", "a", false },
+	{ "[?]", "?", false },
+	{ "[?]", "[]", true },
+	{ "[?]", "x]", false },
+	{ "[a*]", "a]", true },
+	{ "[a*]", "a[]", true },
+	{ "[a*]", "a", false },
+	{ "[a?]x", "ax", false },
+	{ "[a?]x", "[]x", true },
+	{ "[a?]x", "a", false },
+	{ "[**]", "x/]", false },
+	{ "[**]", "*", true },
+	/* an empty \Q\E ends Go's nesting check: the repetition repeats */
+	{ "a*\\Q\\E{2}", "a", true },
+	{ "a*\\Q\\E{2}", "ab", true },
+	{ "a*\\Q\\E{2}", "abb", true },
+	{ "a*\\Q\\E{2}", "ab{2}", true },
+	{ "a\\Q\\E{2}*", "aa", true },
+	{ "a\\Q\\E{2}*", "a", false },
+	{ "\\Q\\E{2}*", "x", true },
+	{ "a{2}\\Q\\E{2}*", "aaaa", true },
+	{ "a{2}\\Q\\E{2}*", "aa", false },
+	{ "?\\Q\\E*", "a", true },
+	{ "**/\\Q\\E{2}x*", "x", true },
+	{ "**/\\Q\\E{2}x*", "a/x", true },
+	{ "**/\\Q\\E{2}", "x", false },
+	{ "**/\\Q\\E{2}", "a/x", false },
+	{ "a/**/\\Q\\E{2,3}b*", "a/b", true },
+	{ "a/**/\\Q\\E{2,3}b*", "a/x/b", true },
+	{ "a/**/\\Q\\E{2,3}b*", "a/x/y/b", true },
+	{ "a/**/\\Q\\E{0}b*", "a/b", true },
+	{ "a/**/\\Q\\E{0}b*", "a/x/b", false },
+	{ "^{0}\\Q\\E{2}x*", "x", true },
+	{ "^{0}\\Q\\E{2}x*", "ax", false },
+	{ "a*\\Q\\E{0,}", "a", true },
+	{ "[ab]{1,2}\\Q\\E{2}", "ab", true },
+	{ "[ab]{1,2}\\Q\\E{2}", "abab", true },
+	{ "[ab]{1,2}\\Q\\E{2}", "a", false },
+	{ "[ab]{1,2}\\Q\\E{2}", "ababa", false },
+	/* New's syntax check is filepath.Match(p, "."), which stops at the
+	 * first chunk that fails: the bad class after the star is only the
+	 * regexp's business, and \Q makes it literal text (unanchored) */
+	{ "b*\\Qa[", "bxa[$", true },
+	{ "b*\\Qa[", "bxa[$yy", true },
+	{ "b*\\Qa[", "bxa[", false },
 	{ "!", "", false },                   /* (parse error, checked below) */
 };
 
@@ -142,9 +264,13 @@ static void check_errors(void)
 		"!", "a\n[abc", "x\\", "[]a]", "[a-]",
 		/* regexp.Compile refuses these escapes (checked with patternmatcher) */
 		"a\\y", "a\\8", "a\\1", "a\\x4", "a\\x{}", "a\\x{110000}", "a\\\xC3\xA9", "a\\Z", "a\\C",
-		/* valid for Go but not implemented: refused, not misread */
 		"[\\y]", "[a-\\d]", "[\\x43-\\x41]", "[\\b]",
-		"a\\pL", "a\\p{Greek}", "[\\pL]",
+		/* Go's regexp refuses these too (checked with patternmatcher) */
+		"*{2}", "a/**/{2}*", "a{2}{3}*", "x*|{2}", "a{1001}*", "a{3,2}*", "a{100000000}*",
+		"[[:foo:]]", "[[:alpha]:]", "[a-[:alpha:]]", "[[:alpha:]",
+		/* filepath.Match's first chunk; New trims `x\ ` to `x\`; Go's
+		 * regexp for the chunk filepath.Match did not reach */
+		"\\Qa[", "x\\ /", "x*[",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct cf_ignore *ig = NULL;
@@ -160,6 +286,38 @@ static void check_errors(void)
 	cf_ignore_parse("ok\n[", 4, "x", &ig, &err);
 	like(err_msg(err), "x:2:", "the failing line is named");
 	err_free(err);
+	/* Go matches Unicode classes; bale refuses them rather than misread */
+	static const char *const unsupported[] = { "a\\pL", "a\\p{Greek}", "[\\pL]", "\\PN", "x\n[^\\P{Han}]",
+						   "a{2}\\Q\\E{2,}*" };
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
+		ig = NULL;
+		err = NULL;
+		int rc = cf_ignore_parse(unsupported[i], strlen(unsupported[i]), ".dockerignore", &ig, &err);
+		is_int(rc, ERR_UNSUPPORTED, "'%s' is refused as unsupported", unsupported[i]);
+		like(err_msg(err), "is not supported: ", "the error says why");
+		err_free(err);
+		cf_ignore_free(ig);
+	}
+	err = NULL;
+	cf_ignore_parse("a\n*{2}", 6, ".dockerignore", &ig, &err);
+	is_str(err_msg(err),
+	       ".dockerignore:2: syntax error in pattern '*{2}': Go's regexp.Compile refuses `^[^/]*{2}$`: "
+	       "invalid nested repetition operator: `*{2}`",
+	       "a regexp error names the line, the pattern, its regexp and Go's reason");
+	err_free(err);
+	/* ignorefile.ReadAll's bufio.Scanner takes lines of 65535 bytes */
+	char *line = xmalloc(65537);
+	memset(line, 'a', 65536);
+	line[65536] = '\0';
+	err = NULL;
+	ig = NULL;
+	is_int(cf_ignore_parse(line, 65535, ".dockerignore", &ig, &err), 0, "a 65535-byte line is read");
+	cf_ignore_free(ig);
+	ig = NULL;
+	is_int(cf_ignore_parse(line, 65536, ".dockerignore", &ig, &err), ERR_INVALID, "a 65536-byte one is not");
+	like(err_msg(err), "token too long", "as BuildKit says");
+	err_free(err);
+	free(line);
 }
 
 static void check_clean(void)
