@@ -716,6 +716,20 @@ static void history_of(struct build_ctx *b, const struct cf_instruction *ins, st
 	(void)b;
 }
 
+/* --exclude=PATTERN flags, in order, as BuildKit hands them to
+ * patternmatcher.New (not through the ignore-file reader: `#x` is a
+ * pattern here, `/x` keeps its slash). */
+static int exclude_patterns(const struct cf_instruction *ins, struct copy_job *j, struct err **err)
+{
+	cleanup_strv char **pats = NULL;
+	for (size_t i = 0; i < ins->nflags; i++)
+		if (str_has_prefix(ins->flags[i], "--exclude="))
+			strv_push(&pats, ins->flags[i] + strlen("--exclude="));
+	if (pats == NULL)
+		return 0;
+	return cf_ignore_from_patterns(pats, strv_len(pats), "--exclude", &j->exclude, err);
+}
+
 int step_copy(struct build_ctx *b, struct bstage *st, const struct cf_instruction *ins,
 	      struct cf_env *env, struct err **err)
 {
@@ -771,27 +785,8 @@ int step_copy(struct build_ctx *b, struct bstage *st, const struct cf_instructio
 	const char *checksum = cf_instruction_flag(ins, "checksum");
 	if (checksum != NULL && (r = cf_expand_word(&b->lex, checksum, env, &j.checksum, err)) < 0)
 		goto out;
-	for (size_t i = 0; i < ins->nflags; i++)
-		if (str_has_prefix(ins->flags[i], "--exclude=")) {
-			const char *pat = ins->flags[i] + 10;
-			struct cf_ignore *ig = NULL;
-			if (j.exclude != NULL) {
-				/* rebuild with every pattern so far */
-				struct buf all;
-				buf_init(&all, BALE_MAX_LINE);
-				for (size_t k = 0; k < cf_ignore_count(j.exclude); k++)
-					buf_addf(&all, NULL, "%s\n", cf_ignore_pattern(j.exclude, k));
-				buf_addf(&all, NULL, "%s\n", pat);
-				r = cf_ignore_parse(all.data, all.len, "--exclude", &ig, err);
-				buf_release(&all);
-				cf_ignore_free(j.exclude);
-			} else {
-				r = cf_ignore_parse(pat, strlen(pat), "--exclude", &ig, err);
-			}
-			j.exclude = ig;
-			if (r < 0)
-				goto out;
-		}
+	if ((r = exclude_patterns(ins, &j, err)) < 0)
+		goto out;
 	bool parents = cf_instruction_flag(ins, "parents") != NULL &&
 		       strcmp(cf_instruction_flag(ins, "parents"), "false") != 0;
 

@@ -852,6 +852,36 @@ static char *ignore_add(struct cf_ignore *ig, const char *pattern, bool *unsuppo
 }
 
 /* One line of the file through ReadAll then New; NULL when skipped. */
+/* Check and add one cleaned pattern as New does; errors start with where
+ * ("FILE:LINE"). Returns 0, ERR_INVALID or ERR_UNSUPPORTED. */
+static int add_pattern(struct cf_ignore *ig, const char *pat, const char *where, struct err **err)
+{
+	if (strcmp(pat, "!") == 0)
+		return err_set(err, ERR_INVALID, "%s: illegal exclusion pattern: \"!\"", where);
+	if (fp_match(pat[0] == '!' ? pat + 1 : pat, ".") < 0)
+		return err_set(err, ERR_INVALID, "%s: syntax error in pattern '%s'", where, pat);
+	bool unsupported = false;
+	cleanup_free char *why = ignore_add(ig, pat, &unsupported);
+	if (why == NULL)
+		return 0;
+	if (unsupported)
+		return err_set(err, ERR_UNSUPPORTED, "%s: pattern '%s' is not supported: %s", where, pat, why);
+	return err_set(err, ERR_INVALID, "%s: syntax error in pattern '%s': %s", where, pat, why);
+}
+
+/* What patternmatcher.New does to each pattern: trim, then filepath.Clean.
+ * NULL for a blank one. */
+static char *clean_pattern(const char *p, size_t len)
+{
+	size_t lead = cf_trim_left(p, len);
+	cleanup_free char *trimmed = xstrndup(p + lead, cf_trim_right(p + lead, len - lead));
+	if (*trimmed == '\0')
+		return NULL;
+	return cf_path_clean(trimmed);
+}
+
+/* What ignorefile.ReadAll does to a line (comments, `!` with spaces after
+ * it, a leading `/`), then New's clean_pattern. NULL: nothing to add. */
 static char *clean_line(const char *line, size_t len)
 {
 	if (len > 0 && line[0] == '#')
@@ -876,11 +906,7 @@ static char *clean_line(const char *line, size_t len)
 	cleanup_free char *res = xasprintf("%s%s", invert ? "!" : "", pat);
 	/* New(): trimmed and cleaned once more (a no-op for most lines, but
 	 * `x\ /` is `x\ ` after ReadAll and `x\` after New) */
-	size_t rl = strlen(res), rs = cf_trim_left(res, rl);
-	cleanup_free char *trimmed = xstrndup(res + rs, cf_trim_right(res + rs, rl - rs));
-	if (*trimmed == '\0')
-		return NULL;
-	return cf_path_clean(trimmed);
+	return clean_pattern(res, strlen(res));
 }
 
 int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
@@ -907,23 +933,28 @@ int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ig
 		if (l > 0 && s[l - 1] == '\r')
 			l--;
 		cleanup_free char *pat = clean_line(s, l);
-		if (pat == NULL)
-			continue;
-		if (strcmp(pat, "!") == 0 || fp_match(pat[0] == '!' ? pat + 1 : pat, ".") < 0) {
+		cleanup_free char *where = xasprintf("%s:%u", name, lineno);
+		int r = pat != NULL ? add_pattern(ig, pat, where, err) : 0;
+		if (r < 0) {
 			cf_ignore_free(ig);
-			if (strcmp(pat, "!") == 0)
-				return err_set(err, ERR_INVALID, "%s:%u: illegal exclusion pattern: \"!\"", name, lineno);
-			return err_set(err, ERR_INVALID, "%s:%u: syntax error in pattern '%s'", name, lineno, pat);
+			return r;
 		}
-		bool unsupported = false;
-		cleanup_free char *why = ignore_add(ig, pat, &unsupported);
-		if (why != NULL) {
+	}
+	*out = ig;
+	return 0;
+}
+
+int cf_ignore_from_patterns(char *const *patterns, size_t n, const char *name,
+			    struct cf_ignore **out, struct err **err)
+{
+	struct cf_ignore *ig = xcalloc(1, sizeof(*ig));
+	ig->shown = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *pat = clean_pattern(patterns[i], strlen(patterns[i]));
+		int r = pat != NULL ? add_pattern(ig, pat, name, err) : 0;
+		if (r < 0) {
 			cf_ignore_free(ig);
-			if (unsupported)
-				return err_set(err, ERR_UNSUPPORTED, "%s:%u: pattern '%s' is not supported: %s", name,
-					       lineno, pat, why);
-			return err_set(err, ERR_INVALID, "%s:%u: syntax error in pattern '%s': %s", name, lineno, pat,
-				       why);
+			return r;
 		}
 	}
 	*out = ig;

@@ -29,6 +29,14 @@ struct cf_ignore;
 int cf_ignore_parse(const char *data, size_t len, const char *name, struct cf_ignore **out,
 		    struct err **err);
 
+/* The patterns of COPY/ADD --exclude, which BuildKit hands to
+ * patternmatcher.New directly: each is only trimmed and cleaned (no
+ * comments, no leading `/` removed, no blank-line skipping beyond empty
+ * ones), then checked and matched as in an ignore file. name prefixes the
+ * errors ("Containerfile:12: --exclude"). */
+int cf_ignore_from_patterns(char *const *patterns, size_t n, const char *name,
+			    struct cf_ignore **out, struct err **err);
+
 /* Find and parse the ignore file of a build: `<containerfile>.containerignore`
  * or `<containerfile>.dockerignore` beside the Containerfile win over
  * `<context>/.containerignore` and `<context>/.dockerignore` (containerfile

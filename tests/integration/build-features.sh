@@ -49,6 +49,8 @@ is "$(content "$T_TMP/p/pivot/a/b/one.txt")" "one" "--parents: /./ is the pivot"
 is "$(content "$T_TMP/p/excl/b/one.txt")" "one" "--exclude keeps the rest"
 [ ! -e "$T_TMP/p/excl/b/skip.log" ]
 t_ok $? "--exclude=*.log leaves the log out"
+is "$(content "$T_TMP/p/excl2/b/one.txt")" "one" \
+	"--exclude=#b and --exclude=/b are patterns (BuildKit's New), not a comment and b"
 is "$(content "$T_TMP/p/linked/file.txt")" "f" "--link copies the file"
 
 # ---- a failing RUN: line, command, status; nothing tagged

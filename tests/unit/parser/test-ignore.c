@@ -371,8 +371,29 @@ static void check_load(void)
 	rmdir(dir);
 }
 
+/* COPY --exclude patterns go to New directly, not through ReadAll. */
+static void check_from_patterns(void)
+{
+	char *pats[] = { (char *)"#x", (char *)"/y", (char *)" *.log ", (char *)"!keep.log", (char *)"" };
+	struct cf_ignore *ig = NULL;
+	struct err *err = NULL;
+	ok(cf_ignore_from_patterns(pats, ARRAY_SIZE(pats), "--exclude", &ig, &err) == 0,
+	   "--exclude patterns parse");
+	ok(cf_ignore_matches(ig, "#x"), "  '#x' is a pattern, not a comment");
+	ok(!cf_ignore_matches(ig, "y"), "  '/y' keeps its slash (so no relative path matches)");
+	ok(cf_ignore_matches(ig, "a.log") && !cf_ignore_matches(ig, "keep.log"),
+	   "  trimmed patterns and exceptions work as in a file");
+	cf_ignore_free(ig);
+	char *bad[] = { (char *)"a[" };
+	is_int(cf_ignore_from_patterns(bad, 1, "Containerfile:3: --exclude", &ig, &err), ERR_INVALID,
+	       "a bad --exclude pattern is refused");
+	like(err_msg(err), "Containerfile:3: --exclude: syntax error in pattern 'a['", "  naming it");
+	err_free(err);
+}
+
 int main(void)
 {
+	check_from_patterns();
 	check_table();
 	check_errors();
 	check_clean();
