@@ -59,7 +59,8 @@ STORE=$T/store
 	{ echo "bench/sandbox.sh: bale import failed" >&2; exit 1; }
 echo "# $RUNS runs each, $(nproc) CPUs, kernel $(uname -r); bale: $BALE"
 "$BALE" info | sed 's/^/# /'
-# bale's own start (55 shared libraries) is part of every run: shown apart.
+# bale's own start is part of every run: shown apart. (libarchive, libcurl,
+# libgit2 and libmicrohttpd load on first use: `run IMAGE` loads libarchive.)
 measure "bale version --short (no sandbox)" "$BALE" version --short
 measure "bale run IMAGE true" "$BALE" --root "$STORE" run bench:1 true
 measure "bale run --rootfs DIR true" "$BALE" run --rootfs "$R" true

@@ -1,7 +1,9 @@
 /* bale version: bale's version, the commit it was built from, and the
  * versions of the libraries it runs with (what a bug report needs). This is
  * the one place outside the owning modules that includes the libraries'
- * headers, only to ask them their runtime version. */
+ * headers, only to ask them their runtime version. Asking loads libarchive,
+ * libcurl, libgit2 and libmicrohttpd (common/lazylib.h): --short must not
+ * ask, so that it measures bale's own start. */
 #include "config.h"
 
 #include <archive.h>

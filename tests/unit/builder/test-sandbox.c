@@ -193,7 +193,8 @@ static void check_layer_owners(const char *upper, const char *const *names, cons
 	struct archive *a = archive_read_new();
 	archive_read_support_format_tar(a);
 	struct archive_entry *e;
-	if (archive_read_open_filename(a, tarpath, 65536) == ARCHIVE_OK) {
+	int tfd = open(tarpath, O_RDONLY | O_CLOEXEC);
+	if (tfd >= 0 && archive_read_open_fd(a, tfd, 65536) == ARCHIVE_OK) {
 		while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 			const char *name = archive_entry_pathname(e);
 			for (size_t i = 0; i < n; i++)
@@ -204,6 +205,8 @@ static void check_layer_owners(const char *upper, const char *const *names, cons
 		}
 	}
 	archive_read_free(a);
+	if (tfd >= 0)
+		close(tfd);
 	for (size_t i = 0; i < n; i++) {
 		ok(seen[i] && found[i] == uids[i], "the layer has %s owned by uid %u", names[i],
 		   uids[i]);
