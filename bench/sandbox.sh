@@ -60,7 +60,8 @@ STORE=$T/store
 echo "# $RUNS runs each, $(nproc) CPUs, kernel $(uname -r); bale: $BALE"
 "$BALE" info | sed 's/^/# /'
 # bale's own start is part of every run: shown apart. (libarchive, libcurl,
-# libgit2 and libmicrohttpd load on first use: `run IMAGE` loads libarchive.)
+# libgit2, libmicrohttpd and libcrypto load on first use; `run IMAGE` loads
+# libarchive only to extract a layer the store does not have yet.)
 measure "bale version --short (no sandbox)" "$BALE" version --short
 measure "bale run IMAGE true" "$BALE" --root "$STORE" run bench:1 true
 measure "bale run --rootfs DIR true" "$BALE" run --rootfs "$R" true

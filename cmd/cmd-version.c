@@ -2,7 +2,7 @@
  * versions of the libraries it runs with (what a bug report needs). This is
  * the one place outside the owning modules that includes the libraries'
  * headers, only to ask them their runtime version. Asking loads libarchive,
- * libcurl, libgit2 and libmicrohttpd (common/lazylib.h): --short must not
+ * libcurl, libgit2, libmicrohttpd and libcrypto (common/lazylib.h): --short must not
  * ask, so that it measures bale's own start. */
 #include "config.h"
 

@@ -3,8 +3,8 @@
  * Mapping and relocating a shared library costs page faults at every start
  * of bale, used or not: libcurl, libgit2, libmicrohttpd and libarchive (with
  * what they pull in: libxml2, ICU, libstdc++, GnuTLS, ...) were about two
- * thirds of `bale version --short`'s faults. bale therefore does not link
- * them. common/lazy-<lib>.c defines each function bale calls, under the
+ * thirds of `bale version --short`'s faults, and libcrypto most of the
+ * rest. bale therefore does not link them. common/lazy-<lib>.c defines each function bale calls, under the
  * library's own name and with the prototype from the library's own header
  * (so the compiler checks every signature), and forwards to the real one,
  * which the first call dlopen()s by the soname configure read from a linked
