@@ -63,7 +63,12 @@ static void put_str_or_null(struct out *o, const char *s)
 		put_str(o, s);
 }
 
-static void put_strings(struct out *o, int level, char *const *v, size_t n)
+/* A JSON array of n elements of size bytes at v, one per line at level + 1,
+ * each printed by elem (given that level). */
+typedef void put_elem_fn(struct out *o, int level, const void *elem);
+
+static void put_array(struct out *o, int level, const void *v, size_t n, size_t size,
+		      put_elem_fn *elem)
 {
 	if (n == 0) {
 		put(o, "[]");
@@ -73,67 +78,55 @@ static void put_strings(struct out *o, int level, char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		put(o, i ? ",\n" : "\n");
 		put_indent(o, level + 1);
-		put_str(o, v[i]);
+		elem(o, level + 1, (const char *)v + i * size);
 	}
 	put(o, "\n");
 	put_indent(o, level);
 	put(o, "]");
 }
 
-static void put_heredocs(struct out *o, int level, const struct cf_heredoc *h, size_t n)
+/* The end of an object opened at level. */
+static void put_close(struct out *o, int level)
 {
-	if (n == 0) {
-		put(o, "[]");
-		return;
-	}
-	put(o, "[");
-	for (size_t i = 0; i < n; i++) {
-		put(o, i ? ",\n" : "\n");
-		put_indent(o, level + 1);
-		put(o, "{");
-		put_key(o, level + 2, "name", true);
-		put_str(o, h[i].name);
-		put_key(o, level + 2, "content", false);
-		put_str(o, h[i].content);
-		put_key(o, level + 2, "expand", false);
-		put(o, h[i].expand ? "true" : "false");
-		put_key(o, level + 2, "chomp", false);
-		put(o, h[i].chomp ? "true" : "false");
-		put_key(o, level + 2, "fd", false);
-		put_uint(o, h[i].fd);
-		put(o, "\n");
-		put_indent(o, level + 1);
-		put(o, "}");
-	}
 	put(o, "\n");
 	put_indent(o, level);
-	put(o, "]");
+	put(o, "}");
 }
 
-static void put_pairs(struct out *o, int level, const struct cf_pair *p, size_t n)
+static void put_string_elem(struct out *o, int level, const void *v)
 {
-	if (n == 0) {
-		put(o, "[]");
-		return;
-	}
-	put(o, "[");
-	for (size_t i = 0; i < n; i++) {
-		put(o, i ? ",\n" : "\n");
-		put_indent(o, level + 1);
-		put(o, "{");
-		put_key(o, level + 2, "key", true);
-		put_str(o, p[i].key);
-		put_key(o, level + 2, "value", false);
-		put_str(o, p[i].value);
-		put_key(o, level + 2, "sep", false);
-		put_str(o, p[i].sep);
-		put(o, "\n");
-		put_indent(o, level + 1);
-		put(o, "}");
-	}
-	put(o, "\n");
-	put_indent(o, level);
-	put(o, "]");
+	(void)level;
+	put_str(o, *(char *const *)v);
+}
+
+static void put_heredoc(struct out *o, int level, const void *v)
+{
+	const struct cf_heredoc *h = v;
+	put(o, "{");
+	put_key(o, level + 1, "name", true);
+	put_str(o, h->name);
+	put_key(o, level + 1, "content", false);
+	put_str(o, h->content);
+	put_key(o, level + 1, "expand", false);
+	put(o, h->expand ? "true" : "false");
+	put_key(o, level + 1, "chomp", false);
+	put(o, h->chomp ? "true" : "false");
+	put_key(o, level + 1, "fd", false);
+	put_uint(o, h->fd);
+	put_close(o, level);
+}
+
+static void put_pair(struct out *o, int level, const void *v)
+{
+	const struct cf_pair *p = v;
+	put(o, "{");
+	put_key(o, level + 1, "key", true);
+	put_str(o, p->key);
+	put_key(o, level + 1, "value", false);
+	put_str(o, p->value);
+	put_key(o, level + 1, "sep", false);
+	put_str(o, p->sep);
+	put_close(o, level);
 }
 
 static char *upper(const char *s)
@@ -145,8 +138,9 @@ static char *upper(const char *s)
 	return r;
 }
 
-static void put_instruction(struct out *o, int level, const struct cf_instruction *ins)
+static void put_instruction(struct out *o, int level, const void *v)
 {
+	const struct cf_instruction *ins = v;
 	cleanup_free char *name = upper(ins->keyword);
 	put(o, "{");
 	put_key(o, level + 1, "instruction", true);
@@ -156,16 +150,16 @@ static void put_instruction(struct out *o, int level, const struct cf_instructio
 	put_key(o, level + 1, "end_line", false);
 	put_uint(o, ins->end_line);
 	put_key(o, level + 1, "flags", false);
-	put_strings(o, level + 1, ins->flags, ins->nflags);
+	put_array(o, level + 1, ins->flags, ins->nflags, sizeof(*ins->flags), put_string_elem);
 	put_key(o, level + 1, "form", false);
 	put_str(o, ins->form == CF_FORM_EXEC ? "exec" : "shell");
 	put_key(o, level + 1, "args", false);
-	put_strings(o, level + 1, ins->args, ins->nargs);
+	put_array(o, level + 1, ins->args, ins->nargs, sizeof(*ins->args), put_string_elem);
 	put_key(o, level + 1, "heredocs", false);
-	put_heredocs(o, level + 1, ins->heredocs, ins->nheredocs);
+	put_array(o, level + 1, ins->heredocs, ins->nheredocs, sizeof(*ins->heredocs), put_heredoc);
 	if (ins->kind == CF_ENV || ins->kind == CF_LABEL) {
 		put_key(o, level + 1, "pairs", false);
-		put_pairs(o, level + 1, ins->pairs, ins->npairs);
+		put_array(o, level + 1, ins->pairs, ins->npairs, sizeof(*ins->pairs), put_pair);
 	}
 	if (ins->kind == CF_ONBUILD) {
 		put_key(o, level + 1, "trigger", false);
@@ -174,13 +168,12 @@ static void put_instruction(struct out *o, int level, const struct cf_instructio
 		else
 			put(o, "null");
 	}
-	put(o, "\n");
-	put_indent(o, level);
-	put(o, "}");
+	put_close(o, level);
 }
 
-static void put_stage(struct out *o, int level, const struct cf_stage *st)
+static void put_stage(struct out *o, int level, const void *v)
 {
+	const struct cf_stage *st = v;
 	put(o, "{");
 	put_key(o, level + 1, "index", true);
 	put_uint(o, st->index);
@@ -194,9 +187,7 @@ static void put_stage(struct out *o, int level, const struct cf_stage *st)
 	put_uint(o, st->first_line);
 	put_key(o, level + 1, "last_line", false);
 	put_uint(o, st->last_line);
-	put(o, "\n");
-	put_indent(o, level);
-	put(o, "}");
+	put_close(o, level);
 }
 
 int cf_file_to_json(const struct cf_file *f, struct buf *b, struct err **err)
@@ -215,22 +206,9 @@ int cf_file_to_json(const struct cf_file *f, struct buf *b, struct err **err)
 		put(&o, "\n  }");
 	}
 	put_key(&o, 1, "instructions", false);
-	put(&o, "[");
-	for (size_t i = 0; i < f->ninstructions; i++) {
-		put(&o, i ? ",\n" : "\n");
-		put_indent(&o, 2);
-		put_instruction(&o, 2, &f->instructions[i]);
-	}
-	put(&o, f->ninstructions ? "\n  ]" : "]");
+	put_array(&o, 1, f->instructions, f->ninstructions, sizeof(*f->instructions), put_instruction);
 	put_key(&o, 1, "stages", false);
-	put(&o, f->nstages ? "[" : "[]");
-	for (size_t i = 0; i < f->nstages; i++) {
-		put(&o, i ? ",\n" : "\n");
-		put_indent(&o, 2);
-		put_stage(&o, 2, &f->stages[i]);
-	}
-	if (f->nstages)
-		put(&o, "\n  ]");
+	put_array(&o, 1, f->stages, f->nstages, sizeof(*f->stages), put_stage);
 	put(&o, "\n}\n");
 	return o.rc;
 }
