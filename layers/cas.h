@@ -125,6 +125,14 @@ int cas_writer_write(struct cas_writer *w, const void *data, size_t n, struct er
  * appended by this call. Errors: ERR_IO, ERR_TOOBIG. */
 int cas_writer_write_fd(struct cas_writer *w, int fd, uint64_t max, uint64_t *copied,
 			struct err **err);
+/* Hash behind the writes, in a thread of the writer's own that reads the
+ * written bytes back from the page cache (and starts their writeback), so
+ * that a caller receiving a large blob does not wait for the hashing: on
+ * two cores the two overlap. Worth it for blobs of many MiB. Nothing else
+ * changes: commit still checks every byte against the digest, then
+ * fsyncs. Anonymous writers only (a named one is left as it is); when no
+ * thread can be started the writer hashes inline as before. */
+void cas_writer_hash_behind(struct cas_writer *w);
 /* Bytes written so far (for a resumed upload, including earlier sessions). */
 uint64_t cas_writer_size(const struct cas_writer *w);
 /* The upload id, or NULL for an anonymous writer (borrowed). */

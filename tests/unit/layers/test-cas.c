@@ -127,6 +127,61 @@ static void test_mismatch(struct cas *c)
 	   "commit against a sha512 digest");
 }
 
+/* Hashing behind the writes: the same digests and refusals as inline,
+ * for a blob written in pieces of odd sizes around the thread's wake-up
+ * and writeback spans, begun inline and switched over midway. */
+static void test_hash_behind(struct cas *c)
+{
+	struct err *err = NULL;
+	size_t n = (21u << 20) + 12345;
+	char *data = xmalloc(n);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = (char)x;
+	}
+	struct digest want, got;
+	digest_buffer(&want, DIGEST_SHA256, data, n);
+	struct cas_writer *w = NULL;
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	size_t off = 0, piece = 1000;
+	int wr = 0;
+	while (off < n) {
+		if (off >= (3u << 20))
+			cas_writer_hash_behind(w); /* once: later calls change nothing */
+		size_t k = n - off < piece ? n - off : piece;
+		wr |= cas_writer_write(w, data + off, k, &err);
+		off += k;
+		piece = piece * 3 % 700001 + 1;
+	}
+	ok(wr == 0 && cas_writer_size(w) == n, "pieces written behind");
+	ok(cas_writer_commit(w, &want, (int64_t)n, &got, NULL, &err) == 0 && digest_equal(&want, &got),
+	   "hashed behind: the digest of every byte");
+	uint64_t size = 0;
+	ok(cas_stat(c, &want, &size, &err) == 0 && size == n, "the blob is stored");
+
+	/* one byte changed: refused, nothing left */
+	data[n - 7] ^= 1;
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	cas_writer_hash_behind(w);
+	wr = cas_writer_write(w, data, n / 2, &err);
+	wr |= cas_writer_write(w, data + n / 2, n - n / 2, &err);
+	data[n - 7] ^= 1;
+	cas_delete(c, &want, NULL);
+	is_int(cas_writer_commit(w, &want, (int64_t)n, &got, NULL, &err), ERR_DIGEST,
+	       "a wrong byte is refused when hashed behind");
+	err_freep(&err);
+	is_int(cas_stat(c, &want, NULL, NULL), ERR_NOTFOUND, "no blob after the mismatch");
+
+	/* aborted while the thread works */
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	cas_writer_hash_behind(w);
+	wr = cas_writer_write(w, data, n, &err);
+	cas_writer_abort(w);
+	ok(wr == 0 && count_entries("ingest", NULL) == 0, "abort stops the thread, removes the file");
+	free(data);
+}
+
 static void test_resume(struct cas *c)
 {
 	struct err *err = NULL;
@@ -243,6 +298,7 @@ int main(void)
 	ok(cas_walk(c, walk_count, &nw, &err) == 0 && nw == 0, "walk without blobs/sha512");
 	test_basic(c);
 	test_mismatch(c);
+	test_hash_behind(c);
 	test_resume(c);
 	cas_free(c);
 	test_crash_cleanup();
