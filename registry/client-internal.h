@@ -25,6 +25,11 @@
 /* Blobs up to this size go in one PUT; larger ones in PATCH chunks of it,
  * so a broken upload loses at most one chunk. */
 #define REGC_CHUNK_SIZE (64ull << 20)
+/* A download gathers the body into writes of this size. */
+#define REGC_FETCH_BUFFER (128u << 10)
+/* Blobs from this size on are hashed in a thread of their own while they
+ * are received (cas_writer_hash_behind). */
+#define REGC_HASH_BEHIND_MIN (16ll << 20)
 /* Restarts of an upload session the registry lost. */
 #define REGC_MAX_UPLOAD_RESTARTS 3
 
