@@ -406,6 +406,16 @@ static int upload_start(struct upload *u, const char *mount_from, bool *done, st
 	return rc;
 }
 
+/* Whether the blob is in the repository after all: a session is also
+ * "lost" when the final PUT went through and only its answer was cut. */
+static bool upload_landed(struct upload *u)
+{
+	struct err *e = NULL;
+	bool has = regc_blob_exists(u->r, u->d, &e) == 0;
+	err_free(e);
+	return has;
+}
+
 static void upload_cancel(struct upload *u)
 {
 	struct regc_http_req req = { .method = REGC_DELETE, .fd = -1 };
@@ -445,6 +455,15 @@ int regc_blob_upload(struct regc_repo *r, const struct digest *d, int fd, uint64
 		}
 		struct err *e = NULL;
 		rc = upload_session(&u, &e);
+		if (rc == UPLOAD_LOST && upload_landed(&u)) {
+			/* The cut took the answer to the final PUT, not the PUT:
+			 * the registry closed the session by storing the blob. */
+			log_info("registry '%s' has blob %s now (%s): nothing to send again",
+				 r->host->domain, u.ds, err_msg(e));
+			err_free(e);
+			rc = 0;
+			break;
+		}
 		if (rc == UPLOAD_LOST && restart < REGC_MAX_UPLOAD_RESTARTS) {
 			log_info("registry lost the upload of %s (%s); starting over", u.ds, err_msg(e));
 			err_free(e);
