@@ -22,13 +22,15 @@
 #define CAS_CHUNK (1u << 20)
 
 #define TMP_PREFIX "tmp-"
+/* Slots indexed by enum digest_algo (0 unused, sha256, sha512). */
+#define N_ALGOS 3
 #define UP_PREFIX "up-"
 
 struct cas {
 	char *root;
 	int rootfd;
 	int ingestfd;
-	int blobfd[3]; /* indexed by enum digest_algo */
+	int blobfd[N_ALGOS]; /* indexed by enum digest_algo */
 };
 
 /* Hashing behind the writes (cas_writer_hash_behind): a thread reads back
@@ -65,6 +67,8 @@ struct cas_writer {
 	struct hasher *h;
 	uint64_t size;
 	struct behind *behind; /* NULL: hashed inline */
+	bool verified;         /* cas_writer_verify() passed: got is the digest */
+	struct digest got;
 };
 
 static int sys_code(int e)
@@ -695,7 +699,8 @@ void cas_writer_digest(const struct cas_writer *w, struct digest *out)
 }
 
 /* Everything after the content checks: durability, then the rename. */
-static int writer_publish(struct cas_writer *w, const struct digest *d, struct err **err)
+static int writer_publish(struct cas_writer *w, const struct digest *d, bool sync_dir,
+			  struct err **err)
 {
 	char hex[DIGEST_MAX_BYTES * 2 + 1], s[DIGEST_MAX_STRING];
 	int dfd = algo_dir(w->cas, d->algo, true);
@@ -719,7 +724,7 @@ static int writer_publish(struct cas_writer *w, const struct digest *d, struct e
 		return err_sys(err, ERR_IO, errno, "cannot sync blob '%s'", digest_format(d, s));
 	if (renameat(w->cas->ingestfd, w->name, dfd, hex) < 0)
 		return err_sys(err, sys_code(errno), errno, "cannot store blob '%s'", digest_format(d, s));
-	if (fsync(dfd) < 0)
+	if (sync_dir && fsync(dfd) < 0)
 		return err_sys(err, ERR_IO, errno, "cannot sync blob directory");
 	return 0;
 }
@@ -751,13 +756,63 @@ static int writer_check(struct cas_writer *w, const struct digest *expected, int
 	return 0;
 }
 
+int cas_writer_verify(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
+		      struct err **err)
+{
+	int r = w->verified ? 0 : writer_check(w, expected, expected_size, &w->got, err);
+	if (r < 0) {
+		cas_writer_abort(w);
+		return r;
+	}
+	w->verified = true;
+	/* Start writing it out; the fsync of the commit then waits less. */
+	(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
+int cas_writers_commit(struct cas_writer **ws, size_t n, struct err **err)
+{
+	int r = 0;
+	bool dirs[N_ALGOS] = { false };
+	struct cas *c = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct cas_writer *w = ws[i];
+		ws[i] = NULL;
+		if (r == 0 && !w->verified)
+			r = err_set(err, ERR_INVALID, "blob committed unverified");
+		if (r == 0)
+			r = writer_publish(w, &w->got, false, err);
+		if (r < 0) {
+			cas_writer_abort(w);
+			continue;
+		}
+		dirs[w->got.algo] = true;
+		c = w->cas;
+		writer_free(w);
+	}
+	/* The renames are durable once their directories are: one fsync for
+	 * all of them. */
+	for (size_t a = 0; c != NULL && a < N_ALGOS; a++) {
+		int dfd = dirs[a] ? algo_dir(c, (enum digest_algo)a, false) : -1;
+		if (dfd >= 0 && fsync(dfd) < 0 && r == 0)
+			r = err_sys(err, ERR_IO, errno, "cannot sync blob directory");
+	}
+	return r;
+}
+
 int cas_writer_commit(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
 		      struct digest *out, uint64_t *size, struct err **err)
 {
 	struct digest got;
-	int r = writer_check(w, expected, expected_size, &got, err);
+	int r = w->verified ? 0 : writer_check(w, expected, expected_size, &got, err);
+	if (w->verified) {
+		got = w->got;
+		if ((expected != NULL && !digest_equal(expected, &got)) ||
+		    (expected_size >= 0 && (uint64_t)expected_size != w->size))
+			r = err_set(err, ERR_DIGEST, "blob verified against another digest or size");
+	}
 	if (r == 0)
-		r = writer_publish(w, &got, err);
+		r = writer_publish(w, &got, true, err);
 	if (r < 0) {
 		cas_writer_abort(w);
 		return r;

@@ -150,6 +150,20 @@ void cas_writer_digest(const struct cas_writer *w, struct digest *out);
  * gives both digests or sizes), ERR_IO. */
 int cas_writer_commit(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
 		      struct digest *out, uint64_t *size, struct err **err);
+/* Check now, publish later: verify the content as commit does (same
+ * errors; on failure the writer is freed and its temp file removed) and
+ * start writing it to disk, but leave it unnamed, so that several blobs
+ * can then be published at once by cas_writers_commit() (or one by
+ * cas_writer_commit(), which then checks expected against the digest
+ * found). */
+int cas_writer_verify(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
+		      struct err **err);
+/* Publish n verified writers: each is fsynced and renamed into blobs/,
+ * then each blob directory touched is fsynced once (one journal commit
+ * for all the names, where commit pays one per blob). Every writer is
+ * freed and the slots set to NULL; after a failure the rest are aborted.
+ * Errors: ERR_IO, ERR_INVALID (a writer that was not verified). */
+int cas_writers_commit(struct cas_writer **w, size_t n, struct err **err);
 /* Drop the writer and its temp file (named uploads included). NULL is fine. */
 void cas_writer_abort(struct cas_writer *w);
 /* Free the writer object. A named upload's temp file stays for a later

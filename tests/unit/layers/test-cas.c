@@ -182,6 +182,43 @@ static void test_hash_behind(struct cas *c)
 	free(data);
 }
 
+/* Verified now, published later and together. */
+static void test_batch(struct cas *c)
+{
+	struct err *err = NULL;
+	const char *text[] = { "batch one", "batch two", "batch three" };
+	struct digest want[3];
+	struct cas_writer *ws[3] = { NULL };
+	int r = 0;
+	for (int i = 0; i < 3; i++) {
+		digest_buffer(&want[i], DIGEST_SHA256, text[i], strlen(text[i]));
+		r |= cas_writer_new(&ws[i], c, 0, NULL, &err);
+		r |= cas_writer_write(ws[i], text[i], strlen(text[i]), &err);
+		r |= cas_writer_verify(ws[i], &want[i], (int64_t)strlen(text[i]), &err);
+	}
+	ok(r == 0, "three blobs verified");
+	ok(!cas_has(c, &want[0]) && !cas_has(c, &want[2]), "verified blobs are not visible yet");
+	ok(cas_writers_commit(ws, 3, &err) == 0 && ws[0] == NULL && ws[2] == NULL,
+	   "published together");
+	ok(cas_has(c, &want[0]) && cas_has(c, &want[1]) && cas_has(c, &want[2]),
+	   "all three are in the store");
+	is_int(count_entries("ingest", "tmp-"), 0, "no temp file left after the batch");
+
+	struct digest other;
+	digest_buffer(&other, DIGEST_SHA256, "something else", 14);
+	ok(cas_writer_new(&ws[0], c, 0, NULL, &err) == 0, "writer");
+	cas_writer_write(ws[0], "batch one", 9, &err);
+	is_int(cas_writer_verify(ws[0], &other, 9, &err), ERR_DIGEST, "verify refuses a mismatch");
+	err_freep(&err);
+	is_int(count_entries("ingest", "tmp-"), 0, "and removes its temp file");
+
+	ok(cas_writer_new(&ws[0], c, 0, NULL, &err) == 0, "writer");
+	cas_writer_write(ws[0], "unchecked", 9, &err);
+	is_int(cas_writers_commit(ws, 1, &err), ERR_INVALID, "an unverified writer is not published");
+	err_freep(&err);
+	is_int(count_entries("ingest", "tmp-"), 0, "nothing left of it");
+}
+
 static void test_resume(struct cas *c)
 {
 	struct err *err = NULL;
@@ -299,6 +336,7 @@ int main(void)
 	test_basic(c);
 	test_mismatch(c);
 	test_hash_behind(c);
+	test_batch(c);
 	test_resume(c);
 	cas_free(c);
 	test_crash_cleanup();
