@@ -190,8 +190,9 @@ static int fetch_attempts(struct fetch *f, const char *path, struct err **err)
 	}
 }
 
-int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, struct cas *cas,
-		    struct progress_item *item, struct err **err)
+int regc_blob_fetch_verified(struct regc_repo *r, const struct digest *d, int64_t size,
+			     struct cas *cas, struct progress_item *item, struct cas_writer **out,
+			     struct err **err)
 {
 	char ds[DIGEST_MAX_STRING];
 	digest_format(d, ds);
@@ -211,11 +212,25 @@ int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, s
 	}
 	progress_item_status(item, "verifying");
 	struct err *e = NULL;
-	rc = cas_writer_commit(f.w, d, size, NULL, NULL, &e);
+	rc = cas_writer_verify(f.w, d, size, &e);
 	if (rc < 0) {
 		err_move(err, &e);
 		return err_wrap(err, "registry '%s' served a wrong blob %s of '%s'", r->host->domain, ds,
 				r->name);
+	}
+	*out = f.w;
+	return 0;
+}
+
+int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, struct cas *cas,
+		    struct progress_item *item, struct err **err)
+{
+	struct cas_writer *w = NULL;
+	if (regc_blob_fetch_verified(r, d, size, cas, item, &w, err) < 0)
+		return err_code(*err);
+	if (cas_writer_commit(w, d, size, NULL, NULL, err) < 0) {
+		char ds[DIGEST_MAX_STRING];
+		return err_wrap(err, "cannot store blob %s of '%s'", digest_format(d, ds), r->name);
 	}
 	return 0;
 }

@@ -30,6 +30,10 @@
 /* Blobs from this size on are hashed in a thread of their own while they
  * are received (cas_writer_hash_behind). */
 #define REGC_HASH_BEHIND_MIN (16ll << 20)
+/* A pull publishes the blobs under this size in batches of this many
+ * per transfer thread: one fsync of the directory and, mostly, one
+ * journal commit per batch instead of two per blob. */
+#define REGC_COMMIT_BATCH 8
 /* Restarts of an upload session the registry lost. */
 #define REGC_MAX_UPLOAD_RESTARTS 3
 
@@ -134,6 +138,13 @@ int regc_blob_exists(struct regc_repo *r, const struct digest *d, struct err **e
  * Range resume after a cut. item (may be NULL) gets the progress. */
 int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, struct cas *cas,
 		    struct progress_item *item, struct err **err);
+
+/* The same, but the verified blob is not published yet: *out is a
+ * verified writer (cas_writer_verify) for cas_writers_commit(), which the
+ * caller owns. */
+int regc_blob_fetch_verified(struct regc_repo *r, const struct digest *d, int64_t size,
+			     struct cas *cas, struct progress_item *item, struct cas_writer **out,
+			     struct err **err);
 
 /* Upload size bytes of fd (pread from offset 0) as blob d: mount from
  * mount_from (a repository name on the same host; NULL: none) when the
