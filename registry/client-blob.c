@@ -351,15 +351,22 @@ static int upload_step(struct upload *u, bool final, uint64_t end, bool *transie
 	return rc;
 }
 
-/* Send everything from u->offset on and close the session. */
+/* Send everything from u->offset on and close the session: one PUT with
+ * the whole blob, or PATCH chunks when the client was told a chunk size.
+ * One request is what registries digest fastest (distribution fsyncs at
+ * the end of every request: 64 MiB chunks made a 512 MiB push 13% slower
+ * here), and it resumes as well as chunks do: registries that keep what
+ * a cut request brought (distribution 3, bale serve) report the exact
+ * byte, and distribution 2.8 loses the session either way. After a cut
+ * the rest goes as a PATCH, then the closing PUT. */
 static int upload_session(struct upload *u, struct err **err)
 {
 	int64_t delay = REGC_BACKOFF_MS;
 	int failures = 0;
+	uint64_t chunk = u->r->c->chunk_size > 0 ? u->r->c->chunk_size : UINT64_MAX;
 	for (;;) {
-		bool final = u->size - u->offset <= REGC_CHUNK_SIZE && u->offset == 0;
-		uint64_t end = u->size - u->offset > REGC_CHUNK_SIZE ? u->offset + REGC_CHUNK_SIZE :
-								      u->size;
+		bool final = u->size - u->offset <= chunk && u->offset == 0;
+		uint64_t end = u->size - u->offset > chunk ? u->offset + chunk : u->size;
 		if (u->offset == u->size)
 			final = true;
 		bool transient;

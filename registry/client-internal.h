@@ -22,9 +22,6 @@
 #define REGC_MAX_ATTEMPTS 6
 #define REGC_BACKOFF_MS 250
 #define REGC_BACKOFF_MAX_MS 8000
-/* Blobs up to this size go in one PUT; larger ones in PATCH chunks of it,
- * so a broken upload loses at most one chunk. */
-#define REGC_CHUNK_SIZE (64ull << 20)
 /* A download gathers the body into writes of this size. */
 #define REGC_FETCH_BUFFER (128u << 10)
 /* Blobs from this size on are hashed in a thread of their own while they
@@ -69,6 +66,7 @@ struct regc {
 	char *username;
 	char *password;
 	unsigned jobs;
+	uint64_t chunk_size; /* 0: one request per blob */
 	struct progress *progress;
 	pthread_mutex_t lock; /* hosts */
 	struct regc_host **hosts;

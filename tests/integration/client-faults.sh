@@ -50,9 +50,9 @@ read -r BD BS <<EOF
 $(regc_oci_image "$BIG" amd64 1 $((80 * 1024)))
 EOF
 regc_oci_tag "$BIG" v1 application/vnd.oci.image.manifest.v1+json "$BD" "$BS"
-regc_proxy "$REG_A_PORT" "PATCH:/blobs/uploads/:cutreq:30000000"
+regc_proxy "$REG_A_PORT" "PATCH:/blobs/uploads/:cutreq:10000000"
 P=127.0.0.1:$PROXY_PORT
-run "$BALE" --log-level info copy -q "oci:$BIG:v1" "$P/cut/big:1"
+run "$BALE" --log-level info copy -q --chunk-size 16 "oci:$BIG:v1" "$P/cut/big:1"
 is "$T_RC" 0 "a chunked push whose PATCH is cut succeeds"
 is "$T_OUT" "$BD" "with the right digest"
 like "$T_ERR" "resumes at byte|starting over" "it resumed or restarted the session as the registry said"
