@@ -20,7 +20,7 @@ int cmd_regc_option(struct cmd_regc_opts *o, int c, const char *arg,
 		    const struct bale_command *cmd)
 {
 	struct err *err = NULL;
-	unsigned jobs;
+	unsigned jobs, mib;
 	switch (c) {
 	case CMD_REGC_OPT_TLS_VERIFY:
 		if (arg == NULL || str_eq(arg, "true"))
@@ -48,6 +48,12 @@ int cmd_regc_option(struct cmd_regc_opts *o, int c, const char *arg,
 		if (str_to_uint(arg, 64, &jobs) < 0 || jobs == 0)
 			return bale_usage_error(cmd, "--jobs: '%s' is not a number from 1 to 64", arg);
 		o->ro.jobs = jobs;
+		return 1;
+	case CMD_REGC_OPT_CHUNK_SIZE:
+		if (str_to_uint(arg, 1u << 20, &mib) < 0 || mib == 0)
+			return bale_usage_error(cmd, "--chunk-size: '%s' is not a number of MiB from 1 to %u",
+						arg, 1u << 20);
+		o->ro.chunk_size = (uint64_t)mib << 20;
 		return 1;
 	case CMD_REGC_OPT_PROGRESS:
 		if (progress_mode_parse(arg, &o->progress_mode, &err) < 0) {

@@ -29,6 +29,7 @@ enum {
 	CMD_REGC_OPT_CREDS,
 	CMD_REGC_OPT_PROGRESS,
 	CMD_REGC_OPT_PLATFORM,
+	CMD_REGC_OPT_CHUNK_SIZE,
 };
 #define CMD_REGC_LONG_OPTIONS                                                  \
 	{ "tls-verify", optional_argument, NULL, CMD_REGC_OPT_TLS_VERIFY },    \
@@ -36,6 +37,7 @@ enum {
 	{ "authfile", required_argument, NULL, CMD_REGC_OPT_AUTHFILE },        \
 	{ "creds", required_argument, NULL, CMD_REGC_OPT_CREDS },              \
 	{ "jobs", required_argument, NULL, 'j' },                              \
+	{ "chunk-size", required_argument, NULL, CMD_REGC_OPT_CHUNK_SIZE },    \
 	{ "progress", required_argument, NULL, CMD_REGC_OPT_PROGRESS },        \
 	{ "quiet", no_argument, NULL, 'q' },                                   \
 	{ "platform", required_argument, NULL, CMD_REGC_OPT_PLATFORM },        \
@@ -47,6 +49,8 @@ enum {
 	"                             or ~/.docker/config.json)\n"                         \
 	"      --creds USER[:PASS]    credentials to use instead of the file's\n"          \
 	"  -j, --jobs N               blobs transferred at once (default 4)\n"             \
+	"      --chunk-size MIB       upload blobs in PATCH chunks of MIB MiB (for proxies\n" \
+	"                             that limit request bodies; default: one request)\n" \
 	"      --progress MODE        auto, tty, plain, json or quiet\n"                   \
 	"  -q, --quiet                no progress output\n"
 void cmd_regc_opts_init(struct cmd_regc_opts *o);

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -21,13 +22,40 @@
 #define CAS_CHUNK (1u << 20)
 
 #define TMP_PREFIX "tmp-"
+/* Slots indexed by enum digest_algo (0 unused, sha256, sha512). */
+#define N_ALGOS 3
 #define UP_PREFIX "up-"
 
 struct cas {
 	char *root;
 	int rootfd;
 	int ingestfd;
-	int blobfd[3]; /* indexed by enum digest_algo */
+	int blobfd[N_ALGOS]; /* indexed by enum digest_algo */
+};
+
+/* Hashing behind the writes (cas_writer_hash_behind): a thread reads back
+ * from the page cache what the writer wrote and hashes it, so that the
+ * caller's receiving and writing and the hashing run on two cores. */
+#define BEHIND_CHUNK (128u << 10)
+/* The thread is woken when this much is waiting for it... */
+#define BEHIND_WAKE (4u << 20)
+/* ...and starts the writeback of every span of this size it hashed, so
+ * the fsync of commit finds most of the blob on disk already. */
+#define BEHIND_WRITEBACK (8u << 20)
+
+struct behind {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fd;
+	struct hasher *h; /* the writer's; only the thread touches it until joined */
+	char *chunk;      /* allocated here, so the thread needs no malloc arena */
+	uint64_t written; /* bytes in the file (the writer's side) */
+	uint64_t hashed;  /* bytes hashed (the thread's side) */
+	bool done;        /* no more writes: hash up to written, then end */
+	bool cancel;      /* end now */
+	bool idle;        /* the thread waits for more */
+	int error;        /* errno of a failed read */
 };
 
 struct cas_writer {
@@ -38,6 +66,9 @@ struct cas_writer {
 	enum digest_algo algo;
 	struct hasher *h;
 	uint64_t size;
+	struct behind *behind; /* NULL: hashed inline */
+	bool verified;         /* cas_writer_verify() passed: got is the digest */
+	struct digest got;
 };
 
 static int sys_code(int e)
@@ -379,8 +410,101 @@ static struct cas_writer *writer_alloc(struct cas *c, enum digest_algo algo)
 	return w;
 }
 
+static void *behind_main(void *arg)
+{
+	struct behind *b = arg;
+	char *chunk = b->chunk;
+	uint64_t synced = 0;
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		while (!b->cancel && !b->done && b->written - b->hashed < BEHIND_WAKE) {
+			b->idle = true;
+			pthread_cond_wait(&b->cond, &b->lock);
+			b->idle = false;
+		}
+		if (b->cancel || (b->done && b->hashed == b->written))
+			break;
+		uint64_t from = b->hashed, to = b->written;
+		pthread_mutex_unlock(&b->lock);
+		int error = 0;
+		while (from < to) {
+			size_t want = to - from < BEHIND_CHUNK ? (size_t)(to - from) : BEHIND_CHUNK;
+			ssize_t n = pread(b->fd, chunk, want, (off_t)from);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				error = n < 0 ? errno : EIO; /* the file shrank under us */
+				break;
+			}
+			hasher_update(b->h, chunk, (size_t)n);
+			from += (uint64_t)n;
+			if (from - synced >= BEHIND_WRITEBACK) {
+				/* Only a hint: the commit's fsync is what counts. */
+				(void)sync_file_range(b->fd, (off_t)synced, (off_t)(from - synced),
+						      SYNC_FILE_RANGE_WRITE);
+				synced = from;
+			}
+		}
+		pthread_mutex_lock(&b->lock);
+		b->hashed = from;
+		if (error != 0) {
+			b->error = error;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+void cas_writer_hash_behind(struct cas_writer *w)
+{
+	if (w->behind != NULL || w->id != NULL)
+		return;
+	struct behind *b = xcalloc(1, sizeof(*b));
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	b->fd = w->fd;
+	b->h = w->h;
+	b->written = b->hashed = w->size; /* what was written so far is hashed */
+	b->chunk = xmalloc(BEHIND_CHUNK);
+	if (pthread_create(&b->thread, NULL, behind_main, b) != 0) {
+		/* No thread: hash inline, as without the call. */
+		pthread_cond_destroy(&b->cond);
+		pthread_mutex_destroy(&b->lock);
+		free(b->chunk);
+		free(b);
+		return;
+	}
+	w->behind = b;
+}
+
+/* Stop the thread: after hashing everything (finish) or at once. Returns
+ * the errno of a failed read-back, 0 when all was hashed. */
+static int behind_stop(struct cas_writer *w, bool finish)
+{
+	struct behind *b = w->behind;
+	if (b == NULL)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	b->done = true;
+	b->cancel = !finish;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	pthread_join(b->thread, NULL);
+	int error = b->error;
+	if (error == 0 && finish && b->hashed != b->written)
+		error = EIO;
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	free(b->chunk);
+	free(b);
+	w->behind = NULL;
+	return error;
+}
+
 static void writer_free(struct cas_writer *w)
 {
+	(void)behind_stop(w, false);
 	closep(&w->fd);
 	hasher_free(w->h);
 	free(w->name);
@@ -516,8 +640,17 @@ int cas_writer_write(struct cas_writer *w, const void *data, size_t n, struct er
 	int r = write_all(w->fd, data, n);
 	if (r < 0)
 		return err_sys(err, ERR_IO, -r, "cannot write temp file in '%s/ingest'", w->cas->root);
-	hasher_update(w->h, data, n);
 	w->size += n;
+	struct behind *b = w->behind;
+	if (b == NULL) {
+		hasher_update(w->h, data, n);
+		return 0;
+	}
+	pthread_mutex_lock(&b->lock);
+	b->written = w->size;
+	if (b->idle && b->written - b->hashed >= BEHIND_WAKE)
+		pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
 
@@ -566,7 +699,8 @@ void cas_writer_digest(const struct cas_writer *w, struct digest *out)
 }
 
 /* Everything after the content checks: durability, then the rename. */
-static int writer_publish(struct cas_writer *w, const struct digest *d, struct err **err)
+static int writer_publish(struct cas_writer *w, const struct digest *d, bool sync_dir,
+			  struct err **err)
 {
 	char hex[DIGEST_MAX_BYTES * 2 + 1], s[DIGEST_MAX_STRING];
 	int dfd = algo_dir(w->cas, d->algo, true);
@@ -590,7 +724,7 @@ static int writer_publish(struct cas_writer *w, const struct digest *d, struct e
 		return err_sys(err, ERR_IO, errno, "cannot sync blob '%s'", digest_format(d, s));
 	if (renameat(w->cas->ingestfd, w->name, dfd, hex) < 0)
 		return err_sys(err, sys_code(errno), errno, "cannot store blob '%s'", digest_format(d, s));
-	if (fsync(dfd) < 0)
+	if (sync_dir && fsync(dfd) < 0)
 		return err_sys(err, ERR_IO, errno, "cannot sync blob directory");
 	return 0;
 }
@@ -602,6 +736,10 @@ static int writer_check(struct cas_writer *w, const struct digest *expected, int
 	if (expected_size >= 0 && (uint64_t)expected_size != w->size)
 		return err_set(err, ERR_DIGEST, "size mismatch: expected %lld bytes, got %llu",
 			       (long long)expected_size, (unsigned long long)w->size);
+	int e = behind_stop(w, true);
+	if (e != 0)
+		return err_sys(err, ERR_IO, e, "cannot read back temp file in '%s/ingest'",
+			       w->cas->root);
 	hasher_final(w->h, got);
 	if (expected == NULL)
 		return 0;
@@ -618,13 +756,63 @@ static int writer_check(struct cas_writer *w, const struct digest *expected, int
 	return 0;
 }
 
+int cas_writer_verify(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
+		      struct err **err)
+{
+	int r = w->verified ? 0 : writer_check(w, expected, expected_size, &w->got, err);
+	if (r < 0) {
+		cas_writer_abort(w);
+		return r;
+	}
+	w->verified = true;
+	/* Start writing it out; the fsync of the commit then waits less. */
+	(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
+int cas_writers_commit(struct cas_writer **ws, size_t n, struct err **err)
+{
+	int r = 0;
+	bool dirs[N_ALGOS] = { false };
+	struct cas *c = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct cas_writer *w = ws[i];
+		ws[i] = NULL;
+		if (r == 0 && !w->verified)
+			r = err_set(err, ERR_INVALID, "blob committed unverified");
+		if (r == 0)
+			r = writer_publish(w, &w->got, false, err);
+		if (r < 0) {
+			cas_writer_abort(w);
+			continue;
+		}
+		dirs[w->got.algo] = true;
+		c = w->cas;
+		writer_free(w);
+	}
+	/* The renames are durable once their directories are: one fsync for
+	 * all of them. */
+	for (size_t a = 0; c != NULL && a < N_ALGOS; a++) {
+		int dfd = dirs[a] ? algo_dir(c, (enum digest_algo)a, false) : -1;
+		if (dfd >= 0 && fsync(dfd) < 0 && r == 0)
+			r = err_sys(err, ERR_IO, errno, "cannot sync blob directory");
+	}
+	return r;
+}
+
 int cas_writer_commit(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
 		      struct digest *out, uint64_t *size, struct err **err)
 {
 	struct digest got;
-	int r = writer_check(w, expected, expected_size, &got, err);
+	int r = w->verified ? 0 : writer_check(w, expected, expected_size, &got, err);
+	if (w->verified) {
+		got = w->got;
+		if ((expected != NULL && !digest_equal(expected, &got)) ||
+		    (expected_size >= 0 && (uint64_t)expected_size != w->size))
+			r = err_set(err, ERR_DIGEST, "blob verified against another digest or size");
+	}
 	if (r == 0)
-		r = writer_publish(w, &got, err);
+		r = writer_publish(w, &got, true, err);
 	if (r < 0) {
 		cas_writer_abort(w);
 		return r;

@@ -125,6 +125,14 @@ int cas_writer_write(struct cas_writer *w, const void *data, size_t n, struct er
  * appended by this call. Errors: ERR_IO, ERR_TOOBIG. */
 int cas_writer_write_fd(struct cas_writer *w, int fd, uint64_t max, uint64_t *copied,
 			struct err **err);
+/* Hash behind the writes, in a thread of the writer's own that reads the
+ * written bytes back from the page cache (and starts their writeback), so
+ * that a caller receiving a large blob does not wait for the hashing: on
+ * two cores the two overlap. Worth it for blobs of many MiB. Nothing else
+ * changes: commit still checks every byte against the digest, then
+ * fsyncs. Anonymous writers only (a named one is left as it is); when no
+ * thread can be started the writer hashes inline as before. */
+void cas_writer_hash_behind(struct cas_writer *w);
 /* Bytes written so far (for a resumed upload, including earlier sessions). */
 uint64_t cas_writer_size(const struct cas_writer *w);
 /* The upload id, or NULL for an anonymous writer (borrowed). */
@@ -142,6 +150,20 @@ void cas_writer_digest(const struct cas_writer *w, struct digest *out);
  * gives both digests or sizes), ERR_IO. */
 int cas_writer_commit(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
 		      struct digest *out, uint64_t *size, struct err **err);
+/* Check now, publish later: verify the content as commit does (same
+ * errors; on failure the writer is freed and its temp file removed) and
+ * start writing it to disk, but leave it unnamed, so that several blobs
+ * can then be published at once by cas_writers_commit() (or one by
+ * cas_writer_commit(), which then checks expected against the digest
+ * found). */
+int cas_writer_verify(struct cas_writer *w, const struct digest *expected, int64_t expected_size,
+		      struct err **err);
+/* Publish n verified writers: each is fsynced and renamed into blobs/,
+ * then each blob directory touched is fsynced once (one journal commit
+ * for all the names, where commit pays one per blob). Every writer is
+ * freed and the slots set to NULL; after a failure the rest are aborted.
+ * Errors: ERR_IO, ERR_INVALID (a writer that was not verified). */
+int cas_writers_commit(struct cas_writer **w, size_t n, struct err **err);
 /* Drop the writer and its temp file (named uploads included). NULL is fine. */
 void cas_writer_abort(struct cas_writer *w);
 /* Free the writer object. A named upload's temp file stays for a later

@@ -46,7 +46,27 @@ struct fetch {
 	struct progress_item *item;
 	struct regc_http_resp *resp;
 	bool started;
+	/* curl hands the body over in pieces of at most 16 KiB; they are
+	 * gathered here so the writer sees few large writes. */
+	char *pending;
+	size_t n_pending;
+	size_t pending_cap;
 };
+
+/* Bytes received so far: written plus gathered. */
+static uint64_t fetch_have(const struct fetch *f)
+{
+	return cas_writer_size(f->w) + f->n_pending;
+}
+
+static int fetch_flush(struct fetch *f, struct err **err)
+{
+	if (f->n_pending == 0)
+		return 0;
+	int r = cas_writer_write(f->w, f->pending, f->n_pending, err);
+	f->n_pending = 0;
+	return r;
+}
 
 /* "bytes START-END/TOTAL" -> START, or -1. */
 static int64_t content_range_start(const char *cr)
@@ -61,11 +81,21 @@ static int64_t content_range_start(const char *cr)
 	return v;
 }
 
+static int fetch_writer_new(struct fetch *f, struct err **err)
+{
+	if (cas_writer_new(&f->w, f->cas, f->d->algo, NULL, err) < 0)
+		return err_code(*err);
+	if (f->size >= REGC_HASH_BEHIND_MIN)
+		cas_writer_hash_behind(f->w);
+	return 0;
+}
+
 static int fetch_restart(struct fetch *f, struct err **err)
 {
 	cas_writer_abort(f->w);
 	f->w = NULL;
-	return cas_writer_new(&f->w, f->cas, f->d->algo, NULL, err);
+	f->n_pending = 0;
+	return fetch_writer_new(f, err);
 }
 
 static int fetch_sink(void *ctx, const void *data, size_t n, struct err **err)
@@ -73,7 +103,7 @@ static int fetch_sink(void *ctx, const void *data, size_t n, struct err **err)
 	struct fetch *f = ctx;
 	if (!f->started) {
 		f->started = true;
-		uint64_t have = cas_writer_size(f->w);
+		uint64_t have = fetch_have(f);
 		/* The server may ignore our Range (200) or answer another one:
 		 * then what we have is worthless. */
 		if (have > 0 && (f->resp->status != 206 ||
@@ -82,16 +112,23 @@ static int fetch_sink(void *ctx, const void *data, size_t n, struct err **err)
 				return err_code(*err);
 		}
 	}
-	uint64_t have = cas_writer_size(f->w);
+	uint64_t have = fetch_have(f);
 	if (f->size >= 0 && have + n > (uint64_t)f->size) {
 		char ds[DIGEST_MAX_STRING];
 		return err_set(err, ERR_DIGEST,
 			       "registry '%s' sent more than the %" PRId64 " bytes of blob %s",
 			       f->r->host->domain, f->size, digest_format(f->d, ds));
 	}
-	if (cas_writer_write(f->w, data, n, err) < 0)
-		return err_code(*err);
-	progress_item_update(f->item, have + n);
+	while (n > 0) {
+		size_t take = f->pending_cap - f->n_pending < n ? f->pending_cap - f->n_pending : n;
+		memcpy(f->pending + f->n_pending, data, take);
+		f->n_pending += take;
+		data = (const char *)data + take;
+		n -= take;
+		if (f->n_pending == f->pending_cap && fetch_flush(f, err) < 0)
+			return err_code(*err);
+	}
+	progress_item_update(f->item, fetch_have(f));
 	return 0;
 }
 
@@ -99,7 +136,7 @@ static int fetch_attempts(struct fetch *f, const char *path, struct err **err)
 {
 	int64_t delay = REGC_BACKOFF_MS;
 	for (int attempt = 1;; attempt++) {
-		uint64_t have = cas_writer_size(f->w);
+		uint64_t have = fetch_have(f);
 		cleanup_free char *range = have > 0 ? xasprintf("Range: bytes=%" PRIu64 "-", have) : NULL;
 		const char *headers[] = { range, NULL };
 		struct regc_http_req req = { .method = REGC_GET, .headers = headers, .fd = -1,
@@ -112,6 +149,14 @@ static int fetch_attempts(struct fetch *f, const char *path, struct err **err)
 		struct err *e = NULL;
 		int rc = regc_repo_do(f->r, &req, path, NULL, REGC_NO_RETRY, &resp, &e);
 		bool transient = rc < 0 && resp.transient;
+		/* What arrived is good up to a cut: keep it for the resume. */
+		struct err *fe = NULL;
+		if (fetch_flush(f, &fe) < 0) {
+			err_free(e);
+			e = fe;
+			rc = err_code(fe);
+			transient = false;
+		}
 		bool again = false;
 		if (rc == 0 && resp.status == 416 && have > 0) {
 			/* Our offset is past what the server has: start over. */
@@ -137,35 +182,55 @@ static int fetch_attempts(struct fetch *f, const char *path, struct err **err)
 			err_move(err, &e);
 			return rc < 0 ? rc : ERR_IO;
 		}
-		log_info("%s; resuming at byte %" PRIu64 " in %lld ms", err_msg(e),
-			 cas_writer_size(f->w), (long long)delay);
+		log_info("%s; resuming at byte %" PRIu64 " in %lld ms", err_msg(e), fetch_have(f),
+			 (long long)delay);
 		err_free(e);
 		progress_item_status(f->item, "retrying");
 		backoff(&delay);
 	}
 }
 
-int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, struct cas *cas,
-		    struct progress_item *item, struct err **err)
+int regc_blob_fetch_verified(struct regc_repo *r, const struct digest *d, int64_t size,
+			     struct cas *cas, struct progress_item *item, struct cas_writer **out,
+			     struct err **err)
 {
 	char ds[DIGEST_MAX_STRING];
 	digest_format(d, ds);
 	cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", r->name, ds);
 	struct fetch f = { .r = r, .cas = cas, .d = d, .size = size, .item = item };
-	if (cas_writer_new(&f.w, cas, d->algo, NULL, err) < 0)
+	/* Small blobs are gathered whole: one write each. */
+	f.pending_cap = size >= 0 && (uint64_t)size < REGC_FETCH_BUFFER ? (size_t)size + 1 :
+									 REGC_FETCH_BUFFER;
+	if (fetch_writer_new(&f, err) < 0)
 		return err_code(*err);
+	f.pending = xmalloc(f.pending_cap);
 	int rc = fetch_attempts(&f, path, err);
+	free(f.pending);
 	if (rc < 0) {
 		cas_writer_abort(f.w);
 		return err_wrap(err, "cannot fetch blob %s of '%s'", ds, r->name);
 	}
 	progress_item_status(item, "verifying");
 	struct err *e = NULL;
-	rc = cas_writer_commit(f.w, d, size, NULL, NULL, &e);
+	rc = cas_writer_verify(f.w, d, size, &e);
 	if (rc < 0) {
 		err_move(err, &e);
 		return err_wrap(err, "registry '%s' served a wrong blob %s of '%s'", r->host->domain, ds,
 				r->name);
+	}
+	*out = f.w;
+	return 0;
+}
+
+int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, struct cas *cas,
+		    struct progress_item *item, struct err **err)
+{
+	struct cas_writer *w = NULL;
+	if (regc_blob_fetch_verified(r, d, size, cas, item, &w, err) < 0)
+		return err_code(*err);
+	if (cas_writer_commit(w, d, size, NULL, NULL, err) < 0) {
+		char ds[DIGEST_MAX_STRING];
+		return err_wrap(err, "cannot store blob %s of '%s'", digest_format(d, ds), r->name);
 	}
 	return 0;
 }
@@ -286,15 +351,22 @@ static int upload_step(struct upload *u, bool final, uint64_t end, bool *transie
 	return rc;
 }
 
-/* Send everything from u->offset on and close the session. */
+/* Send everything from u->offset on and close the session: one PUT with
+ * the whole blob, or PATCH chunks when the client was told a chunk size.
+ * One request is what registries digest fastest (distribution fsyncs at
+ * the end of every request: 64 MiB chunks made a 512 MiB push 13% slower
+ * here), and it resumes as well as chunks do: registries that keep what
+ * a cut request brought (distribution 3, bale serve) report the exact
+ * byte, and distribution 2.8 loses the session either way. After a cut
+ * the rest goes as a PATCH, then the closing PUT. */
 static int upload_session(struct upload *u, struct err **err)
 {
 	int64_t delay = REGC_BACKOFF_MS;
 	int failures = 0;
+	uint64_t chunk = u->r->c->chunk_size > 0 ? u->r->c->chunk_size : UINT64_MAX;
 	for (;;) {
-		bool final = u->size - u->offset <= REGC_CHUNK_SIZE && u->offset == 0;
-		uint64_t end = u->size - u->offset > REGC_CHUNK_SIZE ? u->offset + REGC_CHUNK_SIZE :
-								      u->size;
+		bool final = u->size - u->offset <= chunk && u->offset == 0;
+		uint64_t end = u->size - u->offset > chunk ? u->offset + chunk : u->size;
 		if (u->offset == u->size)
 			final = true;
 		bool transient;
@@ -356,6 +428,16 @@ static int upload_start(struct upload *u, const char *mount_from, bool *done, st
 	return rc;
 }
 
+/* Whether the blob is in the repository after all: a session is also
+ * "lost" when the final PUT went through and only its answer was cut. */
+static bool upload_landed(struct upload *u)
+{
+	struct err *e = NULL;
+	bool has = regc_blob_exists(u->r, u->d, &e) == 0;
+	err_free(e);
+	return has;
+}
+
 static void upload_cancel(struct upload *u)
 {
 	struct regc_http_req req = { .method = REGC_DELETE, .fd = -1 };
@@ -395,6 +477,15 @@ int regc_blob_upload(struct regc_repo *r, const struct digest *d, int fd, uint64
 		}
 		struct err *e = NULL;
 		rc = upload_session(&u, &e);
+		if (rc == UPLOAD_LOST && upload_landed(&u)) {
+			/* The cut took the answer to the final PUT, not the PUT:
+			 * the registry closed the session by storing the blob. */
+			log_info("registry '%s' has blob %s now (%s): nothing to send again",
+				 r->host->domain, u.ds, err_msg(e));
+			err_free(e);
+			rc = 0;
+			break;
+		}
 		if (rc == UPLOAD_LOST && restart < REGC_MAX_UPLOAD_RESTARTS) {
 			log_info("registry lost the upload of %s (%s); starting over", u.ds, err_msg(e));
 			err_free(e);

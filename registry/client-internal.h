@@ -22,9 +22,15 @@
 #define REGC_MAX_ATTEMPTS 6
 #define REGC_BACKOFF_MS 250
 #define REGC_BACKOFF_MAX_MS 8000
-/* Blobs up to this size go in one PUT; larger ones in PATCH chunks of it,
- * so a broken upload loses at most one chunk. */
-#define REGC_CHUNK_SIZE (64ull << 20)
+/* A download gathers the body into writes of this size. */
+#define REGC_FETCH_BUFFER (128u << 10)
+/* Blobs from this size on are hashed in a thread of their own while they
+ * are received (cas_writer_hash_behind). */
+#define REGC_HASH_BEHIND_MIN (16ll << 20)
+/* A pull publishes the blobs under this size in batches of this many
+ * per transfer thread: one fsync of the directory and, mostly, one
+ * journal commit per batch instead of two per blob. */
+#define REGC_COMMIT_BATCH 8
 /* Restarts of an upload session the registry lost. */
 #define REGC_MAX_UPLOAD_RESTARTS 3
 
@@ -60,6 +66,7 @@ struct regc {
 	char *username;
 	char *password;
 	unsigned jobs;
+	uint64_t chunk_size; /* 0: one request per blob */
 	struct progress *progress;
 	pthread_mutex_t lock; /* hosts */
 	struct regc_host **hosts;
@@ -129,6 +136,13 @@ int regc_blob_exists(struct regc_repo *r, const struct digest *d, struct err **e
  * Range resume after a cut. item (may be NULL) gets the progress. */
 int regc_blob_fetch(struct regc_repo *r, const struct digest *d, int64_t size, struct cas *cas,
 		    struct progress_item *item, struct err **err);
+
+/* The same, but the verified blob is not published yet: *out is a
+ * verified writer (cas_writer_verify) for cas_writers_commit(), which the
+ * caller owns. */
+int regc_blob_fetch_verified(struct regc_repo *r, const struct digest *d, int64_t size,
+			     struct cas *cas, struct progress_item *item, struct cas_writer **out,
+			     struct err **err);
 
 /* Upload size bytes of fd (pread from offset 0) as blob d: mount from
  * mount_from (a repository name on the same host; NULL: none) when the

@@ -79,6 +79,7 @@ int regc_new(struct regc **out, const struct regc_opts *opts, struct err **err)
 	c->username = opts->username != NULL ? xstrdup(opts->username) : NULL;
 	c->password = opts->password != NULL ? xstrdup(opts->password) : NULL;
 	c->jobs = opts->jobs > 0 ? opts->jobs : 4;
+	c->chunk_size = opts->chunk_size;
 	c->progress = opts->progress;
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;

@@ -14,6 +14,7 @@
 #define BALE_REGISTRY_CLIENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/digest.h"
 #include "common/error.h"
@@ -40,6 +41,9 @@ struct regc_opts {
 	const char *password;
 	/* Blobs moved at once; 0 means 4. */
 	unsigned jobs;
+	/* Upload blobs larger than this many bytes in PATCH chunks of it (for
+	 * a proxy that limits request bodies); 0: each blob in one request. */
+	uint64_t chunk_size;
 	/* Where to report per-blob progress; NULL for none. Borrowed. */
 	struct progress *progress;
 };

@@ -532,10 +532,31 @@ static int copy_to_registry(struct copy *cx, const struct oci_descriptor *d,
 	return 0;
 }
 
+/* Verified blobs a transfer thread publishes together (cas_writers_commit). */
+struct batch {
+	struct cas_writer *w[REGC_COMMIT_BATCH];
+	size_t n;
+};
+
+static int batch_commit(struct batch *b, struct err **err)
+{
+	int r = cas_writers_commit(b->w, b->n, err);
+	b->n = 0;
+	return r;
+}
+
 static int copy_to_cas(struct copy *cx, const struct oci_descriptor *d, struct progress_item *it,
-		       struct err **err)
+		       struct batch *b, struct err **err)
 {
 	struct cas *dcas = cx->dst->cas;
+	if (cx->src->kind == EP_REGISTRY && d->size < REGC_HASH_BEHIND_MIN) {
+		struct cas_writer *w = NULL;
+		if (regc_blob_fetch_verified(cx->src->repo, &d->digest, d->size, dcas, it, &w, err) < 0)
+			return err_code(*err);
+		b->w[b->n++] = w;
+		progress_item_done(it, "pulled");
+		return b->n == ARRAY_SIZE(b->w) ? batch_commit(b, err) : 0;
+	}
 	if (cx->src->kind == EP_REGISTRY) {
 		if (regc_blob_fetch(cx->src->repo, &d->digest, d->size, dcas, it, err) < 0)
 			return err_code(*err);
@@ -559,7 +580,7 @@ static int dst_has_blob(struct copy *cx, const struct oci_descriptor *d, struct 
 }
 
 static int copy_blob(struct copy *cx, const struct oci_descriptor *d, const char *label,
-		     struct err **err)
+		     struct batch *b, struct err **err)
 {
 	char ds[DIGEST_MAX_STRING], hex[129];
 	digest_format(&d->digest, ds);
@@ -579,7 +600,7 @@ static int copy_blob(struct copy *cx, const struct oci_descriptor *d, const char
 		return r;
 	struct progress_item *it = progress_item_add(cx->c->progress, hex, label, (uint64_t)d->size);
 	r = cx->dst->kind == EP_REGISTRY ? copy_to_registry(cx, d, it, err) :
-					   copy_to_cas(cx, d, it, err);
+					   copy_to_cas(cx, d, it, b, err);
 	if (r < 0)
 		progress_item_fail(it, err_msg(*err));
 	return r;
@@ -600,29 +621,42 @@ struct pool {
 	pthread_mutex_t lock;
 };
 
+static void pool_fail(struct pool *p, int r, struct err **e)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->rc == 0) {
+		p->rc = r;
+		p->err = steal_pointer(e);
+	}
+	pthread_mutex_unlock(&p->lock);
+	err_free(*e);
+	*e = NULL;
+}
+
 static void *pool_worker(void *arg)
 {
 	struct pool *p = arg;
+	struct batch b = { .n = 0 };
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		if (p->rc < 0 || p->next >= p->n) {
 			pthread_mutex_unlock(&p->lock);
-			return NULL;
+			break;
 		}
 		const struct job *j = &p->jobs[p->next++];
 		pthread_mutex_unlock(&p->lock);
 		struct err *e = NULL;
-		int r = copy_blob(p->cx, j->desc, j->label, &e);
-		if (r < 0) {
-			pthread_mutex_lock(&p->lock);
-			if (p->rc == 0) {
-				p->rc = r;
-				p->err = steal_pointer(&e);
-			}
-			pthread_mutex_unlock(&p->lock);
-			err_free(e);
-		}
+		int r = copy_blob(p->cx, j->desc, j->label, &b, &e);
+		if (r < 0)
+			pool_fail(p, r, &e);
 	}
+	/* What this thread verified is published even when another failed:
+	 * it is good, and a retry finds it there. */
+	struct err *e = NULL;
+	int r = batch_commit(&b, &e);
+	if (r < 0)
+		pool_fail(p, r, &e);
+	return NULL;
 }
 
 /* Copy the blobs in parallel (cx->c->jobs at once); the first error wins

@@ -33,14 +33,26 @@ run skopeo copy -q $SK "docker://127.0.0.1:$REG_A_PORT/cut/up:1" "oci:$T_TMP/che
 is "$T_RC" 0 "skopeo verifies every blob of it"
 regc_stop "$PROXY_PID"
 
+# ---- the answer to the final PUT lost: the registry stored the blob, so
+# nothing is sent again
+regc_proxy "$REG_A_PORT" "PUT:$LAYER:noresp:0"
+P=127.0.0.1:$PROXY_PORT
+run "$BALE" --log-level info copy -q "oci:$O:v1" "$P/lost/answer:1"
+is "$T_RC" 0 "a push whose final answer is lost succeeds"
+like "$T_ERR" "has blob sha256:$LAYER now" "it sees that the registry stored the blob"
+if printf '%s' "$T_ERR" | grep -q "starting over"; then t_ok 1 "without sending it again"; else
+	t_ok 0 "without sending it again"; fi
+is "$(regc_remote_digest "docker://127.0.0.1:$REG_A_PORT/lost/answer:1" $SK)" "$MD" "the registry holds the image"
+regc_stop "$PROXY_PID"
+
 BIG="$T_TMP/big"
 read -r BD BS <<EOF
 $(regc_oci_image "$BIG" amd64 1 $((80 * 1024)))
 EOF
 regc_oci_tag "$BIG" v1 application/vnd.oci.image.manifest.v1+json "$BD" "$BS"
-regc_proxy "$REG_A_PORT" "PATCH:/blobs/uploads/:cutreq:30000000"
+regc_proxy "$REG_A_PORT" "PATCH:/blobs/uploads/:cutreq:10000000"
 P=127.0.0.1:$PROXY_PORT
-run "$BALE" --log-level info copy -q "oci:$BIG:v1" "$P/cut/big:1"
+run "$BALE" --log-level info copy -q --chunk-size 16 "oci:$BIG:v1" "$P/cut/big:1"
 is "$T_RC" 0 "a chunked push whose PATCH is cut succeeds"
 is "$T_OUT" "$BD" "with the right digest"
 like "$T_ERR" "resumes at byte|starting over" "it resumed or restarted the session as the registry said"

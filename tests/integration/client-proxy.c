@@ -12,6 +12,9 @@
  *   cutresp  close both sides after N bytes of the response body came down
  *   flip     invert the byte at offset N of the response body (a registry
  *            serving wrong content)
+ *   noresp   pass the whole request on, wait for the registry's answer,
+ *            then close both sides without passing it on (N unused): the
+ *            registry did the work, the client never hears of it
  * Each connection carries one request: the proxy asks the registry for
  * "Connection: close", so it never parses chunked bodies. */
 #include "config.h"
@@ -34,7 +37,7 @@
 #define MAX_RULES 16
 #define HEAD_MAX 65536
 
-enum action { CUT_REQ, CUT_RESP, FLIP };
+enum action { CUT_REQ, CUT_RESP, FLIP, NO_RESP };
 
 struct rule {
 	char method[16];
@@ -59,6 +62,8 @@ static int parse_rule(struct rule *r, const char *s)
 		r->action = CUT_RESP;
 	else if (strcmp(act, "flip") == 0)
 		r->action = FLIP;
+	else if (strcmp(act, "noresp") == 0)
+		r->action = NO_RESP;
 	else
 		return -1;
 	return 0;
@@ -193,6 +198,8 @@ static void serve(int cfd)
 		ssize_t n = recv(ufd, io, sizeof(io), 0);
 		if (n <= 0)
 			return;
+		if (r != NULL && r->action == NO_RESP)
+			return; /* the registry answered; the client hears nothing */
 		char *p = io;
 		size_t len = (size_t)n;
 		if (body < 0) {

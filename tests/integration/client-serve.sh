@@ -85,11 +85,23 @@ read -r BD BS <<EOF
 $(regc_oci_image "$BIG" amd64 1 $((80 * 1024)))
 EOF
 regc_oci_tag "$BIG" v1 application/vnd.oci.image.manifest.v1+json "$BD" "$BS"
-regc_proxy "$PORT" "PATCH:/blobs/uploads/:cutreq:30000000"
-run "$BALE" --log-level info copy -q --creds alice:s3cret "oci:$BIG:v1" "127.0.0.1:$PROXY_PORT/team/big:1"
+regc_proxy "$PORT" "PATCH:/blobs/uploads/:cutreq:10000000"
+run "$BALE" --log-level info copy -q --chunk-size 16 --creds alice:s3cret "oci:$BIG:v1" \
+	"127.0.0.1:$PROXY_PORT/team/big:1"
 is "$T_RC" 0 "a push whose PATCH is cut succeeds"
 is "$T_OUT" "$BD" "with the right digest"
 like "$T_ERR" "resumes at byte [1-9]" "the upload resumes at the offset the registry reports"
+regc_stop "$PROXY_PID"
+
+# ---- the same blob in one PUT, cut after 30 MB: resumed, not restarted
+BIGLAYER=$(ls -S "$BIG/blobs/sha256" | head -1)
+regc_proxy "$PORT" "PUT:$BIGLAYER:cutreq:30000000"
+run "$BALE" --log-level info copy -q --creds alice:s3cret "oci:$BIG:v1" "127.0.0.1:$PROXY_PORT/team/big2:1"
+is "$T_RC" 0 "a push whose one PUT is cut succeeds"
+is "$T_OUT" "$BD" "with the right digest"
+like "$T_ERR" "resumes at byte [1-9]" "it resumes at the offset the registry reports"
+if printf '%s' "$T_ERR" | grep -q "starting over"; then t_ok 1 "without a new session"; else
+	t_ok 0 "without a new session"; fi
 regc_stop "$PROXY_PID"
 
 done_testing

@@ -127,6 +127,98 @@ static void test_mismatch(struct cas *c)
 	   "commit against a sha512 digest");
 }
 
+/* Hashing behind the writes: the same digests and refusals as inline,
+ * for a blob written in pieces of odd sizes around the thread's wake-up
+ * and writeback spans, begun inline and switched over midway. */
+static void test_hash_behind(struct cas *c)
+{
+	struct err *err = NULL;
+	size_t n = (21u << 20) + 12345;
+	char *data = xmalloc(n);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = (char)x;
+	}
+	struct digest want, got;
+	digest_buffer(&want, DIGEST_SHA256, data, n);
+	struct cas_writer *w = NULL;
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	size_t off = 0, piece = 1000;
+	int wr = 0;
+	while (off < n) {
+		if (off >= (3u << 20))
+			cas_writer_hash_behind(w); /* once: later calls change nothing */
+		size_t k = n - off < piece ? n - off : piece;
+		wr |= cas_writer_write(w, data + off, k, &err);
+		off += k;
+		piece = piece * 3 % 700001 + 1;
+	}
+	ok(wr == 0 && cas_writer_size(w) == n, "pieces written behind");
+	ok(cas_writer_commit(w, &want, (int64_t)n, &got, NULL, &err) == 0 && digest_equal(&want, &got),
+	   "hashed behind: the digest of every byte");
+	uint64_t size = 0;
+	ok(cas_stat(c, &want, &size, &err) == 0 && size == n, "the blob is stored");
+
+	/* one byte changed: refused, nothing left */
+	data[n - 7] ^= 1;
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	cas_writer_hash_behind(w);
+	wr = cas_writer_write(w, data, n / 2, &err);
+	wr |= cas_writer_write(w, data + n / 2, n - n / 2, &err);
+	data[n - 7] ^= 1;
+	cas_delete(c, &want, NULL);
+	is_int(cas_writer_commit(w, &want, (int64_t)n, &got, NULL, &err), ERR_DIGEST,
+	       "a wrong byte is refused when hashed behind");
+	err_freep(&err);
+	is_int(cas_stat(c, &want, NULL, NULL), ERR_NOTFOUND, "no blob after the mismatch");
+
+	/* aborted while the thread works */
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	cas_writer_hash_behind(w);
+	wr = cas_writer_write(w, data, n, &err);
+	cas_writer_abort(w);
+	ok(wr == 0 && count_entries("ingest", NULL) == 0, "abort stops the thread, removes the file");
+	free(data);
+}
+
+/* Verified now, published later and together. */
+static void test_batch(struct cas *c)
+{
+	struct err *err = NULL;
+	const char *text[] = { "batch one", "batch two", "batch three" };
+	struct digest want[3];
+	struct cas_writer *ws[3] = { NULL };
+	int r = 0;
+	for (int i = 0; i < 3; i++) {
+		digest_buffer(&want[i], DIGEST_SHA256, text[i], strlen(text[i]));
+		r |= cas_writer_new(&ws[i], c, 0, NULL, &err);
+		r |= cas_writer_write(ws[i], text[i], strlen(text[i]), &err);
+		r |= cas_writer_verify(ws[i], &want[i], (int64_t)strlen(text[i]), &err);
+	}
+	ok(r == 0, "three blobs verified");
+	ok(!cas_has(c, &want[0]) && !cas_has(c, &want[2]), "verified blobs are not visible yet");
+	ok(cas_writers_commit(ws, 3, &err) == 0 && ws[0] == NULL && ws[2] == NULL,
+	   "published together");
+	ok(cas_has(c, &want[0]) && cas_has(c, &want[1]) && cas_has(c, &want[2]),
+	   "all three are in the store");
+	is_int(count_entries("ingest", "tmp-"), 0, "no temp file left after the batch");
+
+	struct digest other;
+	digest_buffer(&other, DIGEST_SHA256, "something else", 14);
+	ok(cas_writer_new(&ws[0], c, 0, NULL, &err) == 0, "writer");
+	cas_writer_write(ws[0], "batch one", 9, &err);
+	is_int(cas_writer_verify(ws[0], &other, 9, &err), ERR_DIGEST, "verify refuses a mismatch");
+	err_freep(&err);
+	is_int(count_entries("ingest", "tmp-"), 0, "and removes its temp file");
+
+	ok(cas_writer_new(&ws[0], c, 0, NULL, &err) == 0, "writer");
+	cas_writer_write(ws[0], "unchecked", 9, &err);
+	is_int(cas_writers_commit(ws, 1, &err), ERR_INVALID, "an unverified writer is not published");
+	err_freep(&err);
+	is_int(count_entries("ingest", "tmp-"), 0, "nothing left of it");
+}
+
 static void test_resume(struct cas *c)
 {
 	struct err *err = NULL;
@@ -243,6 +335,8 @@ int main(void)
 	ok(cas_walk(c, walk_count, &nw, &err) == 0 && nw == 0, "walk without blobs/sha512");
 	test_basic(c);
 	test_mismatch(c);
+	test_hash_behind(c);
+	test_batch(c);
 	test_resume(c);
 	cas_free(c);
 	test_crash_cleanup();
