@@ -47,10 +47,14 @@ regc_oci_tag "$T_TMP/many" v1 application/vnd.oci.image.manifest.v1+json "$MD" "
 measure() {
 	local name=$1
 	shift
-	/usr/bin/time -f "%e %U %S %M" -o "$T_TMP/time" "$@" >/dev/null 2>"$T_TMP/cmd.err" || {
+	# wall time from $EPOCHREALTIME (time's %e counts in 10 ms steps,
+	# coarser than a re-push), CPU and peak RSS from time
+	local t0=$EPOCHREALTIME
+	/usr/bin/time -f "%U %S %M" -o "$T_TMP/time" "$@" >/dev/null 2>"$T_TMP/cmd.err" || {
 		echo "bench: '$*' failed:"; cat "$T_TMP/cmd.err"; exit 1; }
-	read -r wall usr sys rss <"$T_TMP/time"
-	echo "$wall $(echo "$usr + $sys" | bc) $rss" >>"$T_TMP/$name"
+	local t1=$EPOCHREALTIME
+	read -r usr sys rss <"$T_TMP/time"
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $(echo "$usr + $sys" | bc) $rss" >>"$T_TMP/$name"
 }
 
 median() { # median FILE COLUMN
