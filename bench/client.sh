@@ -29,8 +29,8 @@ command -v docker-registry >/dev/null || { echo "bench: docker-registry not inst
 regc_registry B || { echo "bench: cannot start docker-registry"; exit 1; }
 R=127.0.0.1:$REG_B_PORT
 export DOCKER_CONFIG="$T_TMP/docker" BALE_ROOT="$T_TMP/store"
-# --preserve-digests: skopeo moves the same bytes as bale (by default it
-# would gzip the uncompressed layers on the way, which is not the same work)
+# --preserve-digests: skopeo moves the same bytes as bale (the layers are
+# labelled gzip, so neither tool compresses anything on the way)
 SK="--src-tls-verify=false --dest-tls-verify=false --preserve-digests"
 
 echo "bench: making the images (${BIG_MIB} MiB single layer, $LAYERS x $LAYER_KIB KiB)"

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "layers/archive.h"
+#include "layers/compress.h"
 #include "layers/layer.h"
 
 int build_output_parse(struct build_output *out, const char *spec, struct err **err)
@@ -105,6 +106,13 @@ static int write_text(const char *path, const char *text, size_t n, struct err *
 	return r < 0 ? err_sys(err, ERR_IO, -r, "cannot write '%s'", path) : 0;
 }
 
+/* How layers leave the machine: --compression when given (none keeps
+ * them as stored), else gzip, as a push does. */
+static enum layer_compression export_compression(const struct build_ctx *b)
+{
+	return b->o->compression_set ? b->o->compression : LAYER_COMPRESS_GZIP;
+}
+
 static int output_oci_dir(struct build_ctx *b, const char *dir, const struct oci_descriptor *desc,
 			  struct err **err)
 {
@@ -116,30 +124,53 @@ static int output_oci_dir(struct build_ctx *b, const char *dir, const struct oci
 	struct store_loaded ld;
 	if (store_load(b->store, desc, &ld, err) < 0)
 		return ERR_IO;
-	int r = copy_blob(b, &desc->digest, dir, err);
+	/* The manifest written: the stored one, or one naming compressed
+	 * layers (kept in the store, remembered for the next export). */
+	struct layer_compress_opts zo = {
+		.algo = export_compression(b),
+		.src = b->cas,
+		.dst = b->cas,
+		.map = b->store,
+		.progress = b->o->progress,
+	};
+	cleanup_free char *zraw = NULL;
+	size_t zlen = 0;
+	cleanup_manifest struct oci_manifest zm = { 0 };
+	int r = layer_compress_manifest(&zo, ld.manifest_raw, ld.manifest_len, &zraw, &zlen, err);
+	if (r == 0 && zraw != NULL)
+		r = oci_manifest_parse(&zm, zraw, zlen, err);
+	const struct oci_manifest *m = zraw != NULL ? &zm : &ld.manifest;
+	struct oci_descriptor d;
+	oci_descriptor_copy(&d, desc);
+	if (r == 0 && zraw != NULL) {
+		digest_buffer(&d.digest, DIGEST_SHA256, zraw, zlen);
+		d.size = (int64_t)zlen;
+		char hex[DIGEST_MAX_STRING];
+		cleanup_free char *mp = xasprintf("%s/%s", sha, digest_hex(&d.digest, hex));
+		r = write_text(mp, zraw, zlen, err);
+	} else if (r == 0) {
+		r = copy_blob(b, &desc->digest, dir, err);
+	}
 	if (r == 0)
-		r = copy_blob(b, &ld.manifest.config.digest, dir, err);
-	for (size_t i = 0; r == 0 && i < ld.manifest.n_layers; i++)
-		r = copy_blob(b, &ld.manifest.layers[i].digest, dir, err);
+		r = copy_blob(b, &m->config.digest, dir, err);
+	for (size_t i = 0; r == 0 && i < m->n_layers; i++)
+		r = copy_blob(b, &m->layers[i].digest, dir, err);
 	store_loaded_release(&ld);
-	if (r < 0)
-		return r;
 	cleanup_free char *layout = xasprintf("%s/oci-layout", dir);
 	const char *lt = "{\"imageLayoutVersion\":\"1.0.0\"}";
-	if ((r = write_text(layout, lt, strlen(lt), err)) < 0)
-		return r;
+	if (r == 0)
+		r = write_text(layout, lt, strlen(lt), err);
 	struct oci_index ix;
 	memset(&ix, 0, sizeof ix);
 	ix.media_type = (char *)OCI_MT_INDEX;
-	struct oci_descriptor d;
-	oci_descriptor_copy(&d, desc);
 	if (b->o->tags != NULL && b->o->tags[0] != NULL)
 		oci_descriptor_annotate(&d, OCI_ANNOT_REF_NAME, b->o->tags[0]);
 	ix.manifests = &d;
 	ix.n_manifests = 1;
 	cleanup_free char *text = NULL;
 	size_t len = 0;
-	r = oci_index_dump(&text, &len, &ix, err);
+	if (r == 0)
+		r = oci_index_dump(&text, &len, &ix, err);
 	oci_descriptor_release(&d);
 	if (r < 0)
 		return r;
@@ -159,7 +190,12 @@ static int output_archive(struct build_ctx *b, const char *dest, enum archive_fo
 					 : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_sys(err, ERR_IO, errno, "cannot create '%s'", dest);
-	int r = store_save(b->store, refs, 1, fmt, fd, err);
+	/* docker-archive layers are plain tars whatever --compression says. */
+	struct store_save_opts so = {
+		.format = fmt,
+		.compression = fmt == ARCHIVE_FORMAT_OCI ? export_compression(b) : LAYER_COMPRESS_NONE,
+	};
+	int r = store_save_with(b->store, refs, 1, &so, fd, err);
 	if (fd != STDOUT_FILENO)
 		close(fd);
 	return r < 0 ? err_wrap(err, "--output '%s'", dest) : 0;

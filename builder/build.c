@@ -24,7 +24,7 @@ void build_opts_init(struct build_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->network = SBX_NETWORK_HOST;
-	o->compression = LAYER_COMPRESS_GZIP;
+	o->compression = LAYER_COMPRESS_NONE;
 	o->source_date_epoch = -1;
 	o->log_fd = STDERR_FILENO;
 	o->progress_fd = STDERR_FILENO;
@@ -165,9 +165,11 @@ static int build_push(struct build_ctx *b, struct err **err)
 {
 	if (build_regc(b, err) < 0)
 		return ERR_FAIL;
+	/* Layers stored uncompressed leave compressed (gzip, or --compression). */
+	struct regc_compress z = { .set = b->o->compression_set, .algo = b->o->compression };
 	for (size_t i = 0; b->o->tags != NULL && b->o->tags[i] != NULL; i++) {
 		struct digest d;
-		if (regc_push(b->regc, b->store, b->o->tags[i], NULL, &d, err) < 0)
+		if (regc_push_with(b->regc, b->store, b->o->tags[i], NULL, &z, &d, err) < 0)
 			return err_wrap(err, "push '%s'", b->o->tags[i]);
 		if (b->o->progress != NULL) {
 			char ds[DIGEST_MAX_STRING];

@@ -55,7 +55,12 @@ struct build_opts {
 	bool quiet;
 	enum sbx_network network;
 	bool docker_format;       /* Docker schema2 media types */
+	/* Layers are stored uncompressed, and compressed (gzip) when the image
+	 * leaves: --push, --output type=oci|oci-archive. compression_set
+	 * (--compression) stores them compressed with compression instead,
+	 * and exports them so (none: uncompressed everywhere). */
 	enum layer_compression compression;
+	bool compression_set;
 	struct build_output *outputs;
 	size_t n_outputs;
 	const char *iidfile;      /* write the image id (config digest) here */
@@ -66,7 +71,8 @@ struct build_opts {
 	int log_fd;               /* where RUN output goes (-1: /dev/null) */
 };
 
-/* Defaults: gzip, host network, no epoch, log_fd and progress_fd stderr. */
+/* Defaults: uncompressed layers, host network, no epoch, log_fd and
+ * progress_fd stderr. */
 void build_opts_init(struct build_opts *o);
 
 struct build_result {

@@ -109,6 +109,7 @@ static int parse(int argc, char **argv, struct build_cli *c)
 				return bale_usage_error(&cmd_build, "--compression: '%s' is not zstd, gzip or none",
 							optarg);
 			}
+			c->o.compression_set = true;
 			break;
 		case O_LABEL:
 			strv_push(&c->labels, optarg);
@@ -235,7 +236,9 @@ const struct bale_command cmd_build = {
 		"  --pull                      always pull base images\n"
 		"  --network host|none         the network of RUN steps (default host)\n"
 		"  --format oci|docker         manifest media types (default oci)\n"
-		"  --compression zstd|gzip|none  layer compression (default gzip)\n"
+		"  --compression zstd|gzip|none  compress layers when they are stored (default:\n"
+		"                              store them uncompressed, and gzip them when the\n"
+		"                              image leaves: --push, --output type=oci|oci-archive)\n"
 		"  --label K=V                 add a label to the image (repeatable)\n"
 		"  --secret id=ID,src=PATH     a secret for RUN --mount=type=secret\n"
 		"  -o, --output type=T,dest=D  also write the image: oci (layout dir),\n"

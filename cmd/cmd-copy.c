@@ -71,6 +71,14 @@ int cmd_regc_option(struct cmd_regc_opts *o, int c, const char *arg,
 	case 'a':
 		o->all = true;
 		return 1;
+	case CMD_REGC_OPT_COMPRESSION:
+		if (layer_compression_parse(arg, &o->compress.algo, &err) < 0) {
+			int r = bale_usage_error(cmd, "--compression: %s", err_msg(err));
+			err_free(err);
+			return r;
+		}
+		o->compress.set = true;
+		return 1;
 	default:
 		return 0;
 	}
@@ -108,7 +116,8 @@ void cmd_regc_finish(struct cmd_regc_opts *o)
 
 static int run_copy(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
+					      { NULL, 0, NULL, 0 } };
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
 	int c;
@@ -128,7 +137,7 @@ static int run_copy(int argc, char **argv, const struct bale_globals *g)
 	const char *src = argv[optind], *dst = argv[optind + 1];
 	struct err *err = NULL;
 	bool need_store = regc_copy_needs_store(src) || regc_copy_needs_store(dst);
-	struct regc_copy_opts co = { .all = o.all, .platform = o.platform };
+	struct regc_copy_opts co = { .all = o.all, .platform = o.platform, .compress = o.compress };
 	struct digest d;
 	int r = cmd_regc_start(&o, g, need_store, &err);
 	if (r == 0)
@@ -154,10 +163,16 @@ const struct bale_command cmd_copy = {
 		 "  [docker://]REF          a registry (a plain reference means this)\n"
 		 "  local:NAME              the local store\n"
 		 "  oci:DIR[:TAG]           an OCI image layout directory\n"
+		 "  oci-archive:FILE[:TAG]  the same as a tar file\n"
+		 "  docker-archive:FILE[:REF]  what `docker save` writes and `docker load` reads\n"
 		 "An index is resolved to one platform unless --all is given.\n"
+		 "Uncompressed layers (as `bale build` stores them) are gzipped on the way\n"
+		 "to a registry, oci: or oci-archive: (as skopeo does), kept as they are\n"
+		 "for local:, and a docker-archive holds uncompressed layers anyway;\n"
+		 "--compression chooses otherwise. Compressed layers are copied as they are.\n"
 		 "Prints the digest of what was written.\n"
 		 "\n"
-		 "Options:\n" CMD_REGC_USAGE
+		 "Options:\n" CMD_REGC_USAGE CMD_REGC_COMPRESSION_USAGE
 		 "  -a, --all              copy every platform of an index, and the index\n"
 		 "      --platform OS/ARCH[/VARIANT]  the platform to copy (default: this machine's)\n",
 	.run = run_copy,

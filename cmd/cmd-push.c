@@ -13,7 +13,8 @@
 
 static int run_push(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
+					      { NULL, 0, NULL, 0 } };
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
 	int c;
@@ -36,7 +37,7 @@ static int run_push(int argc, char **argv, const struct bale_globals *g)
 	struct digest d;
 	int r = cmd_regc_start(&o, g, true, &err);
 	if (r == 0)
-		r = regc_push(o.client, o.store, image, dest, &d, &err);
+		r = regc_push_with(o.client, o.store, image, dest, &o.compress, &d, &err);
 	if (r < 0) {
 		cmd_regc_finish(&o);
 		return bale_fail(err);
@@ -58,7 +59,10 @@ const struct bale_command cmd_push = {
 		 "Blobs the registry has are skipped, blobs in another repository of\n"
 		 "the same registry are mounted, the rest are uploaded in parallel and\n"
 		 "resumed after a network failure. Prints the pushed manifest digest.\n"
+		 "Layers stored uncompressed (as `bale build` stores them) are gzipped\n"
+		 "first, in parallel, and the manifest rewritten to name them; the\n"
+		 "compressed blobs stay in the store, so pushing again compresses nothing.\n"
 		 "\n"
-		 "Options:\n" CMD_REGC_USAGE,
+		 "Options:\n" CMD_REGC_USAGE CMD_REGC_COMPRESSION_USAGE,
 	.run = run_push,
 };

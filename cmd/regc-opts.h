@@ -16,6 +16,7 @@ struct cmd_regc_opts {
 	enum progress_mode progress_mode;
 	const char *platform;
 	bool all;
+	struct regc_compress compress; /* push, copy: --compression */
 	char *creds_user;
 	/* set by cmd_regc_start(), freed by cmd_regc_finish() */
 	struct progress *progress;
@@ -30,6 +31,7 @@ enum {
 	CMD_REGC_OPT_PROGRESS,
 	CMD_REGC_OPT_PLATFORM,
 	CMD_REGC_OPT_CHUNK_SIZE,
+	CMD_REGC_OPT_COMPRESSION,
 };
 #define CMD_REGC_LONG_OPTIONS                                                  \
 	{ "tls-verify", optional_argument, NULL, CMD_REGC_OPT_TLS_VERIFY },    \
@@ -53,6 +55,13 @@ enum {
 	"                             that limit request bodies; default: one request)\n" \
 	"      --progress MODE        auto, tty, plain, json or quiet\n"                   \
 	"  -q, --quiet                no progress output\n"
+/* push and copy only. */
+#define CMD_REGC_COMPRESSION_OPTION \
+	{ "compression", required_argument, NULL, CMD_REGC_OPT_COMPRESSION }
+#define CMD_REGC_COMPRESSION_USAGE                                                        \
+	"      --compression gzip|zstd|none  what uncompressed layers (as builds store\n"  \
+	"                             them) become (default gzip; none keeps them);\n"      \
+	"                             compressed layers are sent as they are\n"
 void cmd_regc_opts_init(struct cmd_regc_opts *o);
 /* 1: option consumed, 0: not one of ours, else the exit code of a usage
  * error already printed. */

@@ -14,6 +14,7 @@
 #include "common/limits.h"
 #include "common/path.h"
 #include "common/util.h"
+#include "layers/compress.h"
 
 #define COPY_CHUNK (1u << 20)
 
@@ -221,7 +222,11 @@ static int save_docker_one(struct saver *w, const struct store_loaded *l, const 
 		cleanup_free char *ltar = xasprintf("%s/layer.tar", dhex);
 		json_array_append_new(layers, json_string(ltar));
 		int r = sv_dir(w, dhex, err);
-		if (r == 0)
+		/* A layer stored uncompressed (as builds store them) is its own
+		 * layer.tar. */
+		if (r == 0 && digest_equal(&l->manifest.layers[i].digest, &l->config.diff_ids[i]))
+			r = sv_blob(w, ltar, &l->manifest.layers[i].digest, err);
+		else if (r == 0)
 			r = sv_layer_tar(w, ltar, &l->manifest.layers[i].digest, err);
 		if (r < 0)
 			return r;
@@ -229,35 +234,65 @@ static int save_docker_one(struct saver *w, const struct store_loaded *l, const 
 	return sv_buffer(w, cfgname, l->config_raw, l->config_len, err);
 }
 
+/* The manifest raw with its uncompressed layers compressed as o asks
+ * (layers/compress.h; the results are remembered in the store's map):
+ * *zraw (the caller frees) stays NULL when nothing changes. */
+static int sv_compress(struct saver *w, const char *raw, size_t len, char **zraw, size_t *zlen,
+		       struct err **err)
+{
+	*zraw = NULL;
+	if (w->o->compression == LAYER_COMPRESS_NONE)
+		return 0;
+	struct layer_compress_opts zo = {
+		.algo = w->o->compression,
+		.level = w->o->compression_level,
+		.src = store_cas(w->s),
+		.dst = store_cas(w->s),
+		.map = w->s,
+	};
+	return layer_compress_manifest(&zo, raw, len, zraw, zlen, err);
+}
+
 static int save_oci_one(struct saver *w, const struct store_loaded *l, const char *name,
 			json_t *manifests, struct err **err)
 {
-	char hex[200];
-	int r = sv_dir(w, "blobs", err);
+	cleanup_free char *zraw = NULL;
+	size_t zlen = 0;
+	cleanup_manifest struct oci_manifest zm = { 0 };
+	int r = sv_compress(w, l->manifest_raw, l->manifest_len, &zraw, &zlen, err);
+	if (r == 0 && zraw != NULL)
+		r = oci_manifest_parse(&zm, zraw, zlen, err);
+	const struct oci_manifest *m = zraw != NULL ? &zm : &l->manifest;
+	const char *mraw = zraw != NULL ? zraw : l->manifest_raw;
+	size_t mlen = zraw != NULL ? zlen : l->manifest_len;
+	struct digest md = l->manifest_digest;
+	if (zraw != NULL)
+		digest_buffer(&md, DIGEST_SHA256, zraw, zlen);
+	if (r == 0)
+		r = sv_dir(w, "blobs", err);
 	if (r == 0)
 		r = sv_dir(w, "blobs/sha256", err);
-	for (size_t i = 0; r == 0 && i < l->manifest.n_layers; i++) {
-		cleanup_free char *p = cas_blob_relpath(&l->manifest.layers[i].digest);
-		r = sv_blob(w, p, &l->manifest.layers[i].digest, err);
+	for (size_t i = 0; r == 0 && i < m->n_layers; i++) {
+		cleanup_free char *p = cas_blob_relpath(&m->layers[i].digest);
+		r = sv_blob(w, p, &m->layers[i].digest, err);
 	}
-	cleanup_free char *cp = cas_blob_relpath(&l->manifest.config.digest);
-	cleanup_free char *mp = cas_blob_relpath(&l->manifest_digest);
+	cleanup_free char *cp = cas_blob_relpath(&m->config.digest);
+	cleanup_free char *mp = cas_blob_relpath(&md);
 	if (r == 0)
 		r = sv_buffer(w, cp, l->config_raw, l->config_len, err);
 	if (r == 0)
-		r = sv_buffer(w, mp, l->manifest_raw, l->manifest_len, err);
+		r = sv_buffer(w, mp, mraw, mlen, err);
 	if (r < 0)
 		return r;
 	struct oci_descriptor d;
 	memset(&d, 0, sizeof(d));
-	d.media_type = (char *)(l->manifest.media_type ? l->manifest.media_type : OCI_MT_MANIFEST);
-	d.digest = l->manifest_digest;
-	d.size = (int64_t)l->manifest_len;
+	d.media_type = (char *)(m->media_type ? m->media_type : OCI_MT_MANIFEST);
+	d.digest = md;
+	d.size = (int64_t)mlen;
 	if (name != NULL)
 		d.annotations = json_pack("{ss}", OCI_ANNOT_REF_NAME, name);
 	json_array_append_new(manifests, oci_descriptor_to_json(&d, false));
 	json_decref(d.annotations);
-	(void)hex;
 	return 0;
 }
 
@@ -266,7 +301,7 @@ static int save_oci_one(struct saver *w, const struct store_loaded *l, const cha
 #define SAVE_MAX_INDEX_DEPTH 4
 
 static int save_oci_tree(struct saver *w, const struct oci_descriptor *d, int depth,
-			 struct err **err);
+			 struct digest *digest, int64_t *size, struct err **err);
 
 static int save_oci_manifest_blobs(struct saver *w, const char *raw, size_t len,
 				   struct err **err)
@@ -286,59 +321,93 @@ static int save_oci_manifest_blobs(struct saver *w, const char *raw, size_t len,
 	return 0;
 }
 
-static int save_oci_index_children(struct saver *w, const char *raw, size_t len, int depth,
+static int save_oci_index_children(struct saver *w, char **raw, size_t *len, int depth,
 				   struct err **err)
 {
 	if (depth >= SAVE_MAX_INDEX_DEPTH)
 		return err_set(err, ERR_INVALID, "indexes nested deeper than %d",
 			       SAVE_MAX_INDEX_DEPTH);
 	cleanup_index struct oci_index ix = { 0 };
-	int r = oci_index_parse(&ix, raw, len, err);
+	int r = oci_index_parse(&ix, *raw, *len, err);
+	/* Children saved under another digest (their layers compressed). */
+	struct oci_descriptor *to = xcalloc(ix.n_manifests + 1, sizeof(*to));
+	size_t changed = 0;
 	for (size_t i = 0; r == 0 && i < ix.n_manifests; i++) {
 		const char *mt = ix.manifests[i].media_type;
 		/* Anything else (artifacts) is not copied into the store either. */
-		if (oci_media_type_is_manifest(mt) || oci_media_type_is_index(mt))
-			r = save_oci_tree(w, &ix.manifests[i], depth + 1, err);
+		if (!oci_media_type_is_manifest(mt) && !oci_media_type_is_index(mt))
+			continue;
+		to[i].digest = ix.manifests[i].digest;
+		to[i].size = ix.manifests[i].size;
+		r = save_oci_tree(w, &ix.manifests[i], depth + 1, &to[i].digest, &to[i].size, err);
+		changed += r == 0 && !digest_equal(&to[i].digest, &ix.manifests[i].digest);
 	}
+	if (r == 0 && changed > 0) {
+		cleanup_free char *out = NULL;
+		size_t n = 0;
+		r = layer_compress_index_update(*raw, *len, ix.manifests, to, ix.n_manifests, &out, &n,
+						err);
+		if (r == 0) {
+			free(*raw);
+			*raw = steal_pointer(&out);
+			*len = n;
+		}
+	}
+	free(to);
 	return r;
 }
 
-/* Write the manifest or index d and everything it reaches, as stored. */
+/* Write the manifest or index d and everything it reaches, as stored or,
+ * with o->compression, with the uncompressed layers compressed (indexes
+ * then point at the new manifests). *digest and *size get what was
+ * written. */
 static int save_oci_tree(struct saver *w, const struct oci_descriptor *d, int depth,
-			 struct err **err)
+			 struct digest *digest, int64_t *size, struct err **err)
 {
-	cleanup_free char *path = cas_blob_relpath(&d->digest);
 	cleanup_free char *raw = NULL;
 	size_t len = 0;
 	int r = cas_read_all(store_cas(w->s), &d->digest, BALE_MAX_MANIFEST, &raw, &len, err);
 	if (r < 0)
 		return r;
 	const char *mt = d->media_type != NULL ? d->media_type : oci_detect_media_type(raw, len);
-	if (oci_media_type_is_index(mt))
-		r = save_oci_index_children(w, raw, len, depth, err);
-	else
-		r = save_oci_manifest_blobs(w, raw, len, err);
-	if (r == 0)
-		r = sv_buffer(w, path, raw, len, err);
-	return r;
+	if (oci_media_type_is_index(mt)) {
+		r = save_oci_index_children(w, &raw, &len, depth, err);
+	} else {
+		cleanup_free char *zraw = NULL;
+		size_t zlen = 0;
+		r = sv_compress(w, raw, len, &zraw, &zlen, err);
+		if (r == 0 && zraw != NULL) {
+			free(raw);
+			raw = steal_pointer(&zraw);
+			len = zlen;
+		}
+		if (r == 0)
+			r = save_oci_manifest_blobs(w, raw, len, err);
+	}
+	if (r < 0)
+		return r;
+	/* The bytes read were verified against d->digest: hashing them again
+	 * gives it back unless they changed. */
+	digest_buffer(digest, d->digest.algo, raw, len);
+	*size = (int64_t)len;
+	cleanup_free char *path = cas_blob_relpath(digest);
+	return sv_buffer(w, path, raw, len, err);
 }
 
 /* An index saved whole: its descriptor in index.json names it. */
 static int save_oci_index(struct saver *w, const struct oci_descriptor *top, const char *mt,
 			  const char *name, json_t *manifests, struct err **err)
 {
+	struct oci_descriptor d;
+	memset(&d, 0, sizeof(d));
 	int r = sv_dir(w, "blobs", err);
 	if (r == 0)
 		r = sv_dir(w, "blobs/sha256", err);
 	if (r == 0)
-		r = save_oci_tree(w, top, 0, err);
+		r = save_oci_tree(w, top, 0, &d.digest, &d.size, err);
 	if (r < 0)
 		return r;
-	struct oci_descriptor d;
-	memset(&d, 0, sizeof(d));
 	d.media_type = (char *)mt;
-	d.digest = top->digest;
-	d.size = top->size;
 	if (name != NULL)
 		d.annotations = json_pack("{ss}", OCI_ANNOT_REF_NAME, name);
 	json_array_append_new(manifests, oci_descriptor_to_json(&d, false));

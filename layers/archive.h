@@ -32,7 +32,8 @@ int store_import(struct store *s, int fd, const char *name, const struct layer_w
 /* Write the images refs[0..n-1] (names or ids, as store_lookup()) as one
  * archive to fd, a stream (a pipe is fine). docker-archive layers are
  * written uncompressed (layer.tar hashes to the diff_id, as docker load
- * checks); oci-archive blobs are written as stored. Errors: ERR_NOTFOUND
+ * checks; a layer stored uncompressed is copied as it is); oci-archive
+ * blobs are written as stored. Errors: ERR_NOTFOUND
  * (an image or blob), ERR_IO. */
 int store_save(struct store *s, char *const *refs, size_t n, enum archive_format fmt, int fd,
 	       struct err **err);
@@ -50,6 +51,13 @@ struct store_save_opts {
 	 * name up verbatim, e.g. "v1"). NULL: the image's store name. Only
 	 * with n == 1. */
 	const char *ref_name;
+	/* oci-archive: compress the uncompressed layers of every image saved
+	 * (layers/compress.h, remembered in the store's map) with this, at
+	 * compression_level (0: the default), rewriting their manifests (and
+	 * an index kept whole, to name them); LAYER_COMPRESS_NONE writes the
+	 * blobs as stored. docker-archive layers are uncompressed anyway. */
+	enum layer_compression compression;
+	int compression_level;
 };
 
 /* store_save() with options. Errors: as store_save(), plus ERR_UNSUPPORTED

@@ -260,8 +260,11 @@ struct lpipe *lpipe_new(enum layer_compression comp, int level, int threads, str
 		p->level = level > 0 ? level : 3;
 		p->zc = ZSTD_createCCtx();
 		ZSTD_CCtx_setParameter(p->zc, ZSTD_c_compressionLevel, p->level);
-		/* nbWorkers 1 already moves compression off the sink thread. */
-		ZSTD_CCtx_setParameter(p->zc, ZSTD_c_nbWorkers, threads > 1 ? threads : 0);
+		/* nbWorkers 1 already moves compression off the sink thread. At
+		 * least 1 also keeps the output the same on every machine: zstd
+		 * writes the same frames for any nbWorkers >= 1, but other ones
+		 * single-threaded (0). */
+		ZSTD_CCtx_setParameter(p->zc, ZSTD_c_nbWorkers, threads);
 		/* Smaller jobs than zstd's default (4 windows, 8 MiB at level 3)
 		 * keep peak memory well under 64 MiB with all workers busy; the
 		 * ratio loss is a fraction of a percent. */

@@ -4,6 +4,7 @@
 #include "layers/store.h"
 #include "layers/store-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -13,11 +14,15 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/json.h"
 #include "common/limits.h"
 #include "common/reference.h"
 #include "common/util.h"
 
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+/* The compressed-variant map (store_zmap_get) and the cap of one entry. */
+#define ZMAP_DIR "compressed"
+#define ZMAP_MAX_ENTRY 1024
 
 struct store {
 	char *root;
@@ -601,6 +606,113 @@ int store_lookup(struct store *s, const char *ref, struct store_image *out, stru
 	return r;
 }
 
+/* ---- compressed variants of layers ---- */
+
+static char *zmap_subdir(enum layer_compression algo, int level)
+{
+	return xasprintf(ZMAP_DIR "/%s-%d", layer_compression_name(algo), level);
+}
+
+/* "sha256-<hex>": the entry file name of a source digest. */
+static char *zmap_name(const struct digest *src)
+{
+	char hex[DIGEST_MAX_STRING];
+	return xasprintf("%s-%s", digest_algo_name(src->algo), digest_hex(src, hex));
+}
+
+/* The source digest an entry file name stands for. */
+static int zmap_name_parse(const char *name, struct digest *src)
+{
+	const char *dash = strchr(name, '-');
+	if (dash == NULL || name[0] == '.')
+		return ERR_INVALID;
+	cleanup_free char *ds = xasprintf("%.*s:%s", (int)(dash - name), name, dash + 1);
+	return digest_parse(src, ds, NULL);
+}
+
+static int zmap_read(int dirfd, const char *path, struct digest *blob, uint64_t *size)
+{
+	cleanup_json json_t *j = NULL;
+	const char *ds = NULL;
+	if (jx_load_file(&j, dirfd, path, ZMAP_MAX_ENTRY, 0, NULL) < 0 ||
+	    jx_get_string(&ds, j, "digest", true, "", NULL) < 0 ||
+	    jx_get_size(size, j, "size", true, "", NULL) < 0 || digest_parse(blob, ds, NULL) < 0)
+		return ERR_NOTFOUND;
+	return 0;
+}
+
+int store_zmap_get(struct store *s, const struct digest *src, enum layer_compression algo,
+		   int level, struct digest *blob, uint64_t *size)
+{
+	cleanup_free char *dir = zmap_subdir(algo, level);
+	cleanup_free char *name = zmap_name(src);
+	cleanup_free char *path = xasprintf("%s/%s", dir, name);
+	uint64_t want = 0, got = 0;
+	if (zmap_read(cas_root_fd(s->cas), path, blob, &want) < 0 ||
+	    cas_stat(s->cas, blob, &got, NULL) < 0 || got != want)
+		return ERR_NOTFOUND;
+	*size = got;
+	return 0;
+}
+
+int store_zmap_put(struct store *s, const struct digest *src, enum layer_compression algo,
+		   int level, const struct digest *blob, uint64_t size, struct err **err)
+{
+	int root = cas_root_fd(s->cas);
+	cleanup_free char *dir = zmap_subdir(algo, level);
+	if ((mkdirat(root, ZMAP_DIR, 0755) < 0 && errno != EEXIST) ||
+	    (mkdirat(root, dir, 0755) < 0 && errno != EEXIST))
+		return err_sys(err, err_code_from_errno(errno), errno, "cannot create '%s/%s'",
+			       s->root, dir);
+	cleanup_free char *name = zmap_name(src);
+	cleanup_free char *path = xasprintf("%s/%s", dir, name);
+	char ds[DIGEST_MAX_STRING];
+	cleanup_free char *text = xasprintf("{\"digest\":\"%s\",\"size\":%llu}\n",
+					    digest_format(blob, ds), (unsigned long long)size);
+	return file_write_atomic(root, path, text, strlen(text), 0644, err);
+}
+
+/* Called for every file under compressed/<variant>/: its directory and
+ * name, and the source and blob it records (ok false when the file is not
+ * a readable entry: a crash's temp file, junk). */
+typedef void (*zmap_walk_fn)(void *ctx, int dirfd, const char *name, bool ok,
+			     const struct digest *src, const struct digest *blob);
+
+static void zmap_walk(struct store *s, zmap_walk_fn fn, void *ctx)
+{
+	int top = openat(cas_root_fd(s->cas), ZMAP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0)
+		return;
+	cleanup_dir DIR *d = fdopendir(top);
+	if (d == NULL) {
+		close(top);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		int sub = openat(top, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub < 0)
+			continue;
+		cleanup_dir DIR *sd = fdopendir(sub);
+		if (sd == NULL) {
+			close(sub);
+			continue;
+		}
+		struct dirent *e;
+		while ((e = readdir(sd)) != NULL) {
+			if (str_eq(e->d_name, ".") || str_eq(e->d_name, ".."))
+				continue;
+			struct digest src, blob;
+			uint64_t size;
+			bool ok = zmap_name_parse(e->d_name, &src) == 0 &&
+				  zmap_read(sub, e->d_name, &blob, &size) == 0;
+			fn(ctx, sub, e->d_name, ok, &src, &blob);
+		}
+	}
+}
+
 /* ---- garbage collection ---- */
 
 static int cmp_strp(const void *a, const void *b)
@@ -691,6 +803,36 @@ static void mark_release(struct mark *m)
 	free(m->v);
 }
 
+struct zmark {
+	struct mark *m;
+	struct digest *keep;
+	size_t n;
+};
+
+/* An entry whose source is kept keeps its blob (marked after the scan, as
+ * the marks are searched sorted). */
+static void zmap_mark_one(void *ctx, int dirfd, const char *name, bool ok,
+			  const struct digest *src, const struct digest *blob)
+{
+	struct zmark *z = ctx;
+	(void)dirfd;
+	(void)name;
+	if (!ok || !mark_has(z->m, src))
+		return;
+	z->keep = xreallocarray(z->keep, z->n + 1, sizeof(*z->keep));
+	z->keep[z->n++] = *blob;
+}
+
+/* After the sweep: an entry whose source or blob is gone, or that is no
+ * entry at all, goes (no other process has the store open). */
+static void zmap_drop_one(void *ctx, int dirfd, const char *name, bool ok,
+			  const struct digest *src, const struct digest *blob)
+{
+	struct store *s = ctx;
+	if (!ok || !cas_has(s->cas, src) || !cas_has(s->cas, blob))
+		unlinkat(dirfd, name, 0);
+}
+
 struct sweep {
 	struct cas *cas;
 	struct mark *m;
@@ -743,8 +885,17 @@ int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed,
 		store_images_free(v, n);
 		mark_sort(&m);
 		mark_sort(&ids);
+		struct zmark z = { .m = &m };
+		zmap_walk(s, zmap_mark_one, &z);
+		for (size_t i = 0; i < z.n; i++)
+			mark_add(&m, &z.keep[i]);
+		free(z.keep);
+		if (z.n > 0)
+			mark_sort(&m);
 		struct sweep sw = { .cas = s->cas, .m = &m, .cutoff = (int64_t)time(NULL) - grace_seconds };
 		r = cas_walk(s->cas, sweep_one, &sw, err);
+		if (r == 0)
+			zmap_walk(s, zmap_drop_one, s);
 		store_extracted_sweep(s, mark_live, &ids, sw.cutoff);
 		if (removed != NULL)
 			*removed = sw.removed;

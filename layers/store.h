@@ -11,6 +11,8 @@
  *   blobs/<algo>/<hex>    the content store (layers/cas.h)
  *   ingest/               the store's temp files
  *   index.lock, gc.lock   flock(2) files (see below)
+ *   compressed/           what uncompressed layers were compressed into for
+ *                         a push or an export (store_zmap_get below)
  *
  * Concurrency: index.json is replaced atomically (temp file, fsync, rename)
  * under an exclusive flock of index.lock, so concurrent tags never lose each
@@ -29,6 +31,7 @@
 #include "common/error.h"
 #include "layers/cas.h"
 #include "layers/image.h"
+#include "layers/layer.h"
 
 struct store;
 
@@ -93,12 +96,36 @@ int store_remove(struct store *s, const struct digest *d, struct err **err);
 int store_remove_dangling(struct store *s, size_t *n, struct err **err);
 
 /* Remove blobs no index entry reaches (manifests, their configs and
- * layers, indexes and their children), nor any other blob written in the
- * last grace_seconds. Needs the gc lock exclusively: ERR_BUSY (nothing
+ * layers, indexes and their children, the compressed variants of kept
+ * layers), nor any other blob written in the last grace_seconds, then the
+ * compressed/ entries whose source or blob is gone. Needs the gc lock exclusively: ERR_BUSY (nothing
  * removed) when another bale process has the store open and wait is false.
  * *removed and *bytes (if not NULL) get the count and total size. */
 int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed, uint64_t *bytes,
 	     struct err **err);
+
+/* ---- compressed variants of layers ----
+ *
+ * Builds store layers uncompressed; a push or an OCI export compresses
+ * them (layers/compress.h) and remembers the result, so that the next push
+ * compresses nothing: the compressed blob is in the CAS, and one file per
+ * (source, algorithm, level),
+ *   compressed/<gzip|zstd>-<level>/<algo>-<hex of the uncompressed blob>
+ * holds {"digest":"sha256:...","size":N}, written atomically. Concurrent
+ * writers of one entry write the same bytes (compression is
+ * deterministic). store_gc() keeps an entry's blob while its source blob
+ * is kept, and drops entries whose source or blob is gone. */
+
+/* The compressed blob recorded for src with algo (GZIP or ZSTD) at level
+ * (the effective level: 1-9 for gzip, 1-19 for zstd). 0 with *blob and
+ * *size when an entry exists and its blob is in the store with that size;
+ * ERR_NOTFOUND otherwise (a stale or unreadable entry counts as absent). */
+int store_zmap_get(struct store *s, const struct digest *src, enum layer_compression algo,
+		   int level, struct digest *blob, uint64_t *size);
+/* Record that src compresses to blob (already in the store) of size bytes.
+ * Errors: ERR_IO, ERR_DENIED. */
+int store_zmap_put(struct store *s, const struct digest *src, enum layer_compression algo,
+		   int level, const struct digest *blob, uint64_t size, struct err **err);
 
 /* ---- reading images ---- */
 

@@ -19,6 +19,7 @@
 #include "common/digest.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "layers/layer.h"
 #include "layers/store.h"
 
 struct regc;
@@ -72,6 +73,25 @@ int regc_pull(struct regc *c, struct store *s, const char *ref, const char *plat
  * gets the pushed manifest's digest. Errors as regc_pull. */
 int regc_push(struct regc *c, struct store *s, const char *image, const char *dest,
 	      struct digest *digest, struct err **err);
+
+/* What a push or copy does with layers stored uncompressed (builds store
+ * them so): set false means the destination's default, which is gzip for
+ * registries and OCI layouts and archives, and keeping them for the local
+ * store (registry/copy.h); set true means algo (LAYER_COMPRESS_NONE keeps
+ * them uncompressed) at level (0: the default). Compressed layers are
+ * never recompressed. */
+struct regc_compress {
+	bool set;
+	enum layer_compression algo;
+	int level;
+};
+
+/* regc_push() compressing uncompressed layers as z says (NULL: the
+ * default, gzip); the compressed blobs stay in the store, remembered, so a
+ * second push compresses nothing. Errors as regc_pull, plus ERR_UNSUPPORTED
+ * (zstd asked for a Docker manifest). */
+int regc_push_with(struct regc *c, struct store *s, const char *image, const char *dest,
+		   const struct regc_compress *z, struct digest *digest, struct err **err);
 
 /* Check that the credentials work: authenticate against domain's /v2/
  * with username/password (NULL: anonymous). Errors: ERR_UNAUTHORIZED

@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "layers/archive.h"
 #include "layers/cas.h"
+#include "layers/compress.h"
 #include "layers/image.h"
 #include "layers/store.h"
 #include "registry/client-internal.h"
@@ -458,8 +459,11 @@ struct copy {
 	struct ep *dst;
 	char *mount_from; /* a repository on dst's host that may have the blobs */
 	pthread_mutex_t lock;
-	char *spool_dir;  /* temp CAS for registry-to-registry copies */
+	char *spool_dir;  /* temp CAS for registry-to-registry copies, and
+			   * layers compressed from a source not a store */
 	struct cas *spool;
+	enum layer_compression zalgo; /* for uncompressed layers (copy_compress) */
+	int zlevel;
 };
 
 static int spool_get(struct copy *cx, struct cas **out, struct err **err)
@@ -489,7 +493,10 @@ static int src_blob_fd(struct copy *cx, const struct oci_descriptor *d, struct p
 		       int *fd, struct err **err)
 {
 	struct cas *cas = cx->src->cas;
-	if (cx->src->kind == EP_REGISTRY) {
+	/* Blobs the copy made (compressed layers) are in the spool. */
+	if (cx->src->kind != EP_REGISTRY && cx->spool != NULL && cas_has(cx->spool, &d->digest))
+		cas = cx->spool;
+	else if (cx->src->kind == EP_REGISTRY) {
 		if (spool_get(cx, &cas, err) < 0)
 			return err_code(*err);
 		if (!cas_has(cas, &d->digest) &&
@@ -549,7 +556,11 @@ static int copy_to_cas(struct copy *cx, const struct oci_descriptor *d, struct p
 		       struct batch *b, struct err **err)
 {
 	struct cas *dcas = cx->dst->cas;
-	if (cx->src->kind == EP_REGISTRY && d->size < REGC_HASH_BEHIND_MIN) {
+	/* A registry source, unless the blob was made here (a compressed
+	 * layer spooled in cx->spool). */
+	bool fetch = cx->src->kind == EP_REGISTRY &&
+		     (cx->spool == NULL || !cas_has(cx->spool, &d->digest));
+	if (fetch && d->size < REGC_HASH_BEHIND_MIN) {
 		struct cas_writer *w = NULL;
 		if (regc_blob_fetch_verified(cx->src->repo, &d->digest, d->size, dcas, it, &w, err) < 0)
 			return err_code(*err);
@@ -557,14 +568,14 @@ static int copy_to_cas(struct copy *cx, const struct oci_descriptor *d, struct p
 		progress_item_done(it, "pulled");
 		return b->n == ARRAY_SIZE(b->w) ? batch_commit(b, err) : 0;
 	}
-	if (cx->src->kind == EP_REGISTRY) {
+	if (fetch) {
 		if (regc_blob_fetch(cx->src->repo, &d->digest, d->size, dcas, it, err) < 0)
 			return err_code(*err);
 		progress_item_done(it, "pulled");
 		return 0;
 	}
 	cleanup_close int fd = -1;
-	if (cas_open(cx->src->cas, &d->digest, &fd, NULL, err) < 0)
+	if (src_blob_fd(cx, d, it, &fd, err) < 0)
 		return err_code(*err);
 	if (cas_ingest_fd(dcas, fd, &d->digest, d->size, NULL, NULL, err) < 0)
 		return err_code(*err);
@@ -714,17 +725,56 @@ static bool dst_has_manifest(struct copy *cx, const struct blob_text *t, const c
 	return r == 0 && digest_equal(&d, &t->digest);
 }
 
-/* Copy one image manifest: its blobs, then itself (by digest when ref is
- * NULL, else under ref). A re-push whose tag already names this manifest
- * costs one HEAD. */
-static int copy_manifest(struct copy *cx, const struct blob_text *t, const char *ref,
-			 struct err **err)
+static int src_blob_open(void *ctx, const struct oci_descriptor *d, int *fd, struct err **err)
 {
+	return src_blob_fd(ctx, d, NULL, fd, err);
+}
+
+/* Compress t's uncompressed layers as cx->zalgo says (layers/compress.h),
+ * t then being the manifest that names them. From a store the compressed
+ * blobs go into it, remembered for the next copy; else into the spool. */
+static int copy_compress(struct copy *cx, struct blob_text *t, struct err **err)
+{
+	if (cx->zalgo == LAYER_COMPRESS_NONE)
+		return 0;
+	struct layer_compress_opts zo = { .algo = cx->zalgo, .level = cx->zlevel,
+					  .jobs = cx->c->jobs, .open = src_blob_open,
+					  .open_ctx = cx, .progress = cx->c->progress };
+	if (cx->src->kind == EP_LOCAL) {
+		zo.dst = cx->src->cas;
+		zo.map = cx->src->store;
+	} else if (spool_get(cx, &zo.dst, err) < 0) {
+		return err_code(*err);
+	}
+	char *raw = NULL;
+	size_t len = 0;
+	if (layer_compress_manifest(&zo, t->data, t->len, &raw, &len, err) < 0)
+		return err_wrap(err, "manifest of '%s'", cx->src->spec);
+	if (raw != NULL) {
+		free(t->data);
+		t->data = raw;
+		t->len = len;
+		digest_buffer(&t->digest, DIGEST_SHA256, raw, len);
+	}
+	return 0;
+}
+
+/* Copy one image manifest: its blobs, then itself (by digest when ref is
+ * NULL, else under ref). Uncompressed layers are compressed first
+ * (copy_compress), t becoming the manifest written. A re-push whose tag
+ * already names this manifest costs one HEAD. */
+static int copy_manifest(struct copy *cx, struct blob_text *t, const char *ref, struct err **err)
+{
+	char ds[DIGEST_MAX_STRING];
+	digest_format(&t->digest, ds);
+	if (copy_compress(cx, t, err) < 0)
+		return err_code(*err);
+	if (ref != NULL && str_eq(ref, ds))
+		ref = NULL; /* by digest: the new one */
+	digest_format(&t->digest, ds);
 	cleanup_manifest struct oci_manifest m = { 0 };
 	if (oci_manifest_parse(&m, t->data, t->len, err) < 0)
 		return err_wrap(err, "manifest of '%s'", cx->src->spec);
-	char ds[DIGEST_MAX_STRING];
-	digest_format(&t->digest, ds);
 	if (ref != NULL && !str_eq(ref, ds) && dst_has_manifest(cx, t, ref))
 		return 0;
 	if (!dst_has_manifest(cx, t, ds)) {
@@ -750,7 +800,24 @@ static const char *dst_top_ref(const struct copy *cx, const char *digest_str)
 	return digest_str;
 }
 
-static int copy_index(struct copy *cx, const struct blob_text *t, struct err **err)
+/* Point the index t at the manifests its children were copied as. */
+static int index_update(struct blob_text *t, const struct oci_descriptor *from,
+			const struct oci_descriptor *to, size_t n, struct err **err)
+{
+	char *raw = NULL;
+	size_t len = 0;
+	if (n == 0)
+		return 0;
+	if (layer_compress_index_update(t->data, t->len, from, to, n, &raw, &len, err) < 0)
+		return err_code(*err);
+	free(t->data);
+	t->data = raw;
+	t->len = len;
+	digest_buffer(&t->digest, DIGEST_SHA256, raw, len);
+	return 0;
+}
+
+static int copy_index(struct copy *cx, struct blob_text *t, struct err **err)
 {
 	cleanup_index struct oci_index ix = { 0 };
 	if (oci_index_parse(&ix, t->data, t->len, err) < 0)
@@ -759,19 +826,33 @@ static int copy_index(struct copy *cx, const struct blob_text *t, struct err **e
 	const char *ref = dst_top_ref(cx, digest_format(&t->digest, ds));
 	if (dst_has_manifest(cx, t, ref))
 		return 0; /* the registry has the index, so all it refers to */
-	for (size_t i = 0; i < ix.n_manifests; i++) {
+	/* Children whose layers were compressed, as they were and became. */
+	struct oci_descriptor *from = xcalloc(ix.n_manifests + 1, sizeof(*from));
+	struct oci_descriptor *to = xcalloc(ix.n_manifests + 1, sizeof(*to));
+	size_t nz = 0;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < ix.n_manifests; i++) {
 		const struct oci_descriptor *d = &ix.manifests[i];
 		if (!oci_media_type_is_manifest(d->media_type))
 			continue; /* nested indexes and artifacts: not copied */
 		struct blob_text child = { 0 };
-		int r = src_child(cx->src, d, &child, err);
+		r = src_child(cx->src, d, &child, err);
 		if (r == 0)
 			r = copy_manifest(cx, &child, NULL, err);
+		if (r == 0 && !digest_equal(&child.digest, &d->digest)) {
+			from[nz].digest = d->digest;
+			to[nz].digest = child.digest;
+			to[nz++].size = (int64_t)child.len;
+		}
 		blob_text_release(&child);
-		if (r < 0)
-			return r;
 	}
-	return dst_put_manifest(cx, t, ref, err);
+	if (r == 0)
+		r = index_update(t, from, to, nz, err);
+	free(from);
+	free(to);
+	if (r < 0)
+		return r;
+	return dst_put_manifest(cx, t, dst_top_ref(cx, digest_format(&t->digest, ds)), err);
 }
 
 /* ---- naming the result ---- */
@@ -870,10 +951,27 @@ out:
 	return r;
 }
 
+/* What uncompressed layers become on the way to dst, as containers/image
+ * decides it for skopeo: registries and OCI layouts (directory or archive)
+ * want them compressed, the local store takes them as they are (as
+ * containers-storage does), a docker-archive holds plain tars anyway. */
+static enum layer_compression copy_zalgo(const struct ep *dst, const struct regc_compress *z)
+{
+	if (dst->archive == EP_DOCKER_ARCHIVE)
+		return LAYER_COMPRESS_NONE;
+	if (z->set)
+		return z->algo;
+	if (dst->kind == EP_REGISTRY || dst->kind == EP_OCI || dst->archive == EP_OCI_ARCHIVE)
+		return LAYER_COMPRESS_GZIP;
+	return LAYER_COMPRESS_NONE;
+}
+
 static int copy_eps(struct regc *c, struct ep *src, struct ep *dst,
 		    const struct regc_copy_opts *o, struct digest *out, struct err **err)
 {
 	struct copy cx = { .c = c, .src = src, .dst = dst };
+	cx.zalgo = copy_zalgo(dst, &o->compress);
+	cx.zlevel = o->compress.level;
 	pthread_mutex_init(&cx.lock, NULL);
 	if (dst->kind == EP_LOCAL && dst->name == NULL)
 		dst->name = default_local_name(src);
@@ -930,6 +1028,12 @@ int regc_pull(struct regc *c, struct store *s, const char *ref, const char *plat
 int regc_push(struct regc *c, struct store *s, const char *image, const char *dest,
 	      struct digest *digest, struct err **err)
 {
+	return regc_push_with(c, s, image, dest, NULL, digest, err);
+}
+
+int regc_push_with(struct regc *c, struct store *s, const char *image, const char *dest,
+		   const struct regc_compress *z, struct digest *digest, struct err **err)
+{
 	struct ep src = { .kind = EP_LOCAL, .store = s, .cas = store_cas(s) };
 	struct ep dst;
 	memset(&dst, 0, sizeof(dst));
@@ -951,6 +1055,8 @@ int regc_push(struct regc *c, struct store *s, const char *image, const char *de
 	if (r == 0)
 		r = ep_registry(&dst, c, dest != NULL ? dest : target, true, err);
 	struct regc_copy_opts o = { .all = true };
+	if (z != NULL)
+		o.compress = *z;
 	if (r == 0)
 		r = copy_eps(c, &src, &dst, &o, digest, err);
 	if (r < 0)

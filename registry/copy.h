@@ -7,7 +7,12 @@
  *   docker-archive:FILE[:REF]  `docker save` format
  *
  * An index is copied whole (every platform, the index itself kept) with
- * all, else resolved to one platform whose manifest becomes the copy. The
+ * all, else resolved to one platform whose manifest becomes the copy.
+ * Uncompressed layers (as builds store them) are compressed on the way to
+ * a registry, an OCI layout or an oci-archive (gzip unless opts say
+ * otherwise, as skopeo does), the manifests (and an index) rewritten to
+ * name them; the local store keeps them as they are unless opts say, and
+ * a docker-archive holds uncompressed layers anyway. The
  * destination's name (tag, store name, ref.name) is set only after every
  * blob and manifest is there, so an interrupted copy never leaves a half
  * image named. */
@@ -24,6 +29,7 @@
 struct regc_copy_opts {
 	bool all;             /* keep a whole index */
 	const char *platform; /* "os/arch[/variant]"; NULL: this machine's */
+	struct regc_compress compress; /* see registry/client.h */
 };
 
 /* Copy src to dst. store is the local store for local: endpoints (may be

@@ -131,18 +131,21 @@ regc_blob() {
 
 # regc_oci_image DIR ARCH NLAYERS LAYER_KIB [MEDIA=oci|docker]: an image
 # of NLAYERS random layers in the OCI layout DIR (not yet in index.json);
-# prints "DIGEST SIZE" of its manifest.
+# prints "DIGEST SIZE" of its manifest. The layers are labelled gzip, as
+# registry images are, so that copies keep every digest (an uncompressed
+# layer would be compressed on its way to a registry or OCI layout); the
+# tests using them move bytes and never decompress them.
 regc_oci_image() {
 	local dir=$1 arch=$2 n=$3 kib=$4 media=${5:-oci} i layers="" diffs="" d s
 	local mt_m mt_c mt_l
 	if [ "$media" = docker ]; then
 		mt_m=application/vnd.docker.distribution.manifest.v2+json
 		mt_c=application/vnd.docker.container.image.v1+json
-		mt_l=application/vnd.docker.image.rootfs.diff.tar
+		mt_l=application/vnd.docker.image.rootfs.diff.tar.gzip
 	else
 		mt_m=application/vnd.oci.image.manifest.v1+json
 		mt_c=application/vnd.oci.image.config.v1+json
-		mt_l=application/vnd.oci.image.layer.v1.tar
+		mt_l=application/vnd.oci.image.layer.v1.tar+gzip
 	fi
 	mkdir -p "$dir/blobs/sha256"
 	[ -f "$dir/oci-layout" ] || echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"

@@ -103,8 +103,16 @@ run "$BALE" copy -q "$R/team/app:1" "docker-archive:$T_TMP/d.tar:team/app:1"
 is "$T_RC" 0 "copy to a docker-archive exits 0"
 run skopeo inspect "docker-archive:$T_TMP/d.tar"
 is "$T_RC" 0 "skopeo reads the docker-archive"
+# A docker-archive holds plain tars: what comes back is the same image (its
+# config, the image id), its layers compressed again on the way.
 run "$BALE" copy -q "docker-archive:$T_TMP/d.tar" "$R/fromarchive/app:1"
-is "$T_OUT" "$MD" "copy from a docker-archive gives back the same manifest"
+is "$T_RC" 0 "copy from a docker-archive exits 0"
+config_of() { skopeo inspect --raw $SK "docker://$1" | sed 's/.*"config":{[^}]*"digest":"\([^"]*\)".*/\1/'; }
+C1=$(config_of "$R/team/app:1")
+like "$C1" '^sha256:[0-9a-f]{64}$' "the original's config digest"
+is "$(config_of "$R/fromarchive/app:1")" "$C1" "copy from a docker-archive gives back the same image"
+run skopeo inspect --raw $SK "docker://$R/fromarchive/app:1"
+like "$T_OUT" '"mediaType":"application/vnd.oci.image.layer.v1.tar\+gzip"' "with gzip layers"
 
 # ---- a 1 GiB layer: streamed once, verified, no buffering
 G="$T_TMP/giga"
