@@ -239,11 +239,7 @@ int rootfs_commit_upper(struct build_ctx *b, struct bstage *st, const char *uppe
 	if (layer_write_dir(b->cas, upper, &wo, &lr, err) < 0)
 		return err_wrap(err, "cannot write layer");
 	memset(out, 0, sizeof *out);
-	out->desc.media_type = xstrdup(b->o->docker_format && wo.compression == LAYER_COMPRESS_GZIP
-					       ? DOCKER_MT_LAYER_GZIP
-				       : b->o->docker_format && wo.compression == LAYER_COMPRESS_NONE
-					       ? DOCKER_MT_LAYER
-					       : lr.media_type);
+	out->desc.media_type = xstrdup(oci_layer_media_type_as(lr.media_type, b->o->docker_format));
 	out->desc.digest = lr.blob;
 	out->desc.size = (int64_t)lr.blob_size;
 	out->diff_id = lr.diff_id;

@@ -391,8 +391,14 @@ static int commit_image(struct build_ctx *b, struct bstage *st, struct oci_descr
 	m.media_type = (char *)(b->o->docker_format ? DOCKER_MT_MANIFEST : OCI_MT_MANIFEST);
 	m.n_layers = st->n_layers;
 	m.layers = xcalloc(st->n_layers + 1, sizeof *m.layers);
-	for (size_t i = 0; i < st->n_layers; i++)
+	/* Base and cached layers keep the media type they were stored with
+	 * (an OCI base, a cache hit of an OCI build): name them as this
+	 * image's format does, as BuildKit's exporter does. */
+	for (size_t i = 0; i < st->n_layers; i++) {
 		m.layers[i] = st->layers[i].desc;
+		m.layers[i].media_type =
+		        (char *)oci_layer_media_type_as(m.layers[i].media_type, b->o->docker_format);
+	}
 	cleanup_free char *first = NULL;
 	if (b->o->tags != NULL && b->o->tags[0] != NULL &&
 	    store_name_normalize(&first, b->o->tags[0], err) < 0) {

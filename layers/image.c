@@ -19,6 +19,18 @@ bool oci_media_type_is_index(const char *mt)
 	return str_eq(mt, OCI_MT_INDEX) || str_eq(mt, DOCKER_MT_LIST);
 }
 
+const char *oci_layer_media_type_as(const char *mt, bool docker)
+{
+	static const char *const pairs[][2] = {
+		{ OCI_MT_LAYER, DOCKER_MT_LAYER },
+		{ OCI_MT_LAYER_GZIP, DOCKER_MT_LAYER_GZIP },
+	};
+	for (size_t i = 0; mt != NULL && i < ARRAY_SIZE(pairs); i++)
+		if (str_eq(mt, pairs[i][0]) || str_eq(mt, pairs[i][1]))
+			return pairs[i][docker ? 1 : 0];
+	return mt;
+}
+
 bool oci_media_type_is_layer(const char *mt)
 {
 	return mt != NULL && (str_has_prefix(mt, "application/vnd.oci.image.layer.") ||

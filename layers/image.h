@@ -50,6 +50,11 @@
 bool oci_media_type_is_manifest(const char *mt);
 bool oci_media_type_is_index(const char *mt);
 bool oci_media_type_is_layer(const char *mt);
+/* A layer's media type as an image of the other format names it: OCI's
+ * tar and tar+gzip and Docker's diff.tar and diff.tar.gzip map to each
+ * other (docker: true gives Docker's); any other type (zstd, foreign,
+ * non-distributable) comes back unchanged. */
+const char *oci_layer_media_type_as(const char *mt, bool docker);
 
 struct oci_platform {
 	char *architecture;

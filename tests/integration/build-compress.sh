@@ -112,6 +112,11 @@ run "$BALE" images
 like "$T_OUT" 'app +1 ' "bale images lists it"
 run "$BALE" build --progress plain --network none --source-date-epoch 0 -t app:1 "$T_TMP/ctx"
 is "$(printf '%s\n' "$T_ERR" | grep -c 'CACHED')" 2 "a second build takes both layers from the cache"
+run "$BALE" build --progress plain --format docker --network none --source-date-epoch 0 \
+	-t app:docker "$T_TMP/ctx"
+is "$(printf '%s\n' "$T_ERR" | grep -c 'CACHED')" 2 "--format docker takes the OCI build's layers from the cache"
+is "$(layers app:docker | awk '$1 == "application/vnd.docker.image.rootfs.diff.tar"' | wc -l)" 3 \
+	"  and names every layer, base and cached ones too, with Docker's type"
 
 # ---- push: gzip layers that decompress to the diff_ids; docker runs it
 run "$BALE" push --progress plain app:1 "$REF"
@@ -195,7 +200,7 @@ is "$T_OUT" "$PUSHED" "copy from an uncompressed oci layout to a registry gzips"
 # ---- rmi and prune keep the map consistent
 ls "$BALE_ROOT/compressed/gzip-6" >"$T_TMP/entries"
 is "$(wc -l <"$T_TMP/entries")" 3 "the map has the three gzip layers"
-"$BALE" rmi app:2 copy:1 gz:1 app:again >/dev/null
+"$BALE" rmi app:2 copy:1 gz:1 app:again app:docker >/dev/null
 run "$BALE" prune
 is "$(ls "$BALE_ROOT/compressed/gzip-6" | wc -l)" 3 "entries stay while their layers are in an image"
 for e in $(cat "$T_TMP/entries"); do
