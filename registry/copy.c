@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -49,21 +48,6 @@ struct ep {
 	struct store *tmp_store;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	if (dir != NULL)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A new directory under $TMPDIR; the caller frees the path. */
 static int make_tmp_dir(char **out, const char *what, struct err **err)
 {
@@ -90,7 +74,7 @@ static void ep_release(struct ep *e)
 	if (e->own_cas)
 		cas_free(e->cas);
 	store_free(e->tmp_store);
-	rm_tree(e->tmp_dir);
+	remove_tree(e->tmp_dir);
 	free(e->tmp_dir);
 	free(e->archive_path);
 	memset(e, 0, sizeof(*e));
@@ -483,7 +467,7 @@ static int spool_get(struct copy *cx, struct cas **out, struct err **err)
 static void spool_free(struct copy *cx)
 {
 	cas_free(cx->spool);
-	rm_tree(cx->spool_dir);
+	remove_tree(cx->spool_dir);
 	free(cx->spool_dir);
 }
 
