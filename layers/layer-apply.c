@@ -349,20 +349,6 @@ static int lr_drain(struct lreader *r)
 	}
 }
 
-static struct archive *lr_archive(struct lreader *r)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_set_read_callback(a, lr_read);
-	archive_read_set_skip_callback(a, lr_skip);
-	archive_read_set_callback_data(a, r);
-	if (archive_read_open1(a) != ARCHIVE_OK) {
-		archive_read_free(a);
-		return NULL;
-	}
-	return a;
-}
-
 static int ar_fail(struct lreader *r, struct archive *a, const char *what, struct err **err)
 {
 	lr_stop(r);
@@ -373,6 +359,35 @@ static int ar_fail(struct lreader *r, struct archive *a, const char *what, struc
 	}
 	return err_set(err, ERR_INVALID, "%s: %s", what,
 		       a != NULL && archive_error_string(a) ? archive_error_string(a) : "not a tar archive");
+}
+
+/* Start reading the layer in fd (from offset 0) as a tar: on success *a
+ * reads through r, and the caller releases both with ar_close(). On an
+ * error nothing is left to release. */
+static int ar_open(struct lreader *r, struct archive **a, int fd, uint64_t max, bool hash,
+		   bool async, struct err **err)
+{
+	int rc = lr_init(r, fd, true, max, hash, async, err);
+	if (rc < 0)
+		return rc;
+	*a = archive_read_new();
+	archive_read_support_format_tar(*a);
+	archive_read_set_read_callback(*a, lr_read);
+	archive_read_set_skip_callback(*a, lr_skip);
+	archive_read_set_callback_data(*a, r);
+	if (archive_read_open1(*a) == ARCHIVE_OK)
+		return 0;
+	archive_read_free(*a);
+	*a = NULL;
+	rc = ar_fail(r, NULL, "cannot read layer", err);
+	lr_release(r);
+	return rc;
+}
+
+static void ar_close(struct lreader *r, struct archive *a)
+{
+	archive_read_free(a);
+	lr_release(r);
 }
 
 /* ---- pass 1: check every header before writing anything ---- */
@@ -465,15 +480,10 @@ static int64_t data_end(struct archive *a)
 static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, struct err **err)
 {
 	struct lreader r;
-	int rc = lr_init(&r, fd, true, max, false, false, err);
+	struct archive *a;
+	int rc = ar_open(&r, &a, fd, max, false, false, err);
 	if (rc < 0)
 		return rc;
-	struct archive *a = lr_archive(&r);
-	if (a == NULL) {
-		rc = ar_fail(&r, NULL, "cannot read layer", err);
-		lr_release(&r);
-		return rc;
-	}
 	struct archive_entry *e;
 	int64_t prev_end = 0;
 	for (;;) {
@@ -497,8 +507,7 @@ static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, st
 		}
 		prev_end = data_end(a);
 	}
-	archive_read_free(a);
-	lr_release(&r);
+	ar_close(&r, a);
 	return rc;
 }
 
@@ -841,15 +850,10 @@ static int extract_layer(int fd, int root, const struct layer_apply_opts *o, uin
 			 struct digest *diff_id, struct err **err)
 {
 	struct lreader r;
-	int rc = lr_init(&r, fd, true, max, true, true, err);
+	struct archive *a;
+	int rc = ar_open(&r, &a, fd, max, true, true, err);
 	if (rc < 0)
 		return rc;
-	struct archive *a = lr_archive(&r);
-	if (a == NULL) {
-		rc = ar_fail(&r, NULL, "cannot read layer", err);
-		lr_release(&r);
-		return rc;
-	}
 	struct ax x = { .o = o, .root = root, .parent_fd = -1 };
 	struct archive_entry *e;
 	int64_t prev_end = 0;
@@ -886,8 +890,7 @@ static int extract_layer(int fd, int root, const struct layer_apply_opts *o, uin
 	for (size_t i = 0; i < x.ncreated; i++)
 		free(x.created[i]);
 	free(x.created);
-	archive_read_free(a);
-	lr_release(&r);
+	ar_close(&r, a);
 	return rc;
 }
 
