@@ -816,28 +816,40 @@ static void set_meta_fd(struct ax *x, int fd, struct archive_entry *e, bool is_d
 	}
 }
 
-static int write_data(struct ax *x, struct archive *a, int fd, const char *name, struct err **err)
+static int write_data(struct archive *a, struct archive_entry *e, int fd, const char *name,
+		      struct err **err)
 {
+	int64_t total = archive_entry_size(e);
 	const void *buf;
 	size_t size;
 	la_int64_t off;
 	int64_t end = 0;
+	bool sparse = false;
 	for (;;) {
 		int r = archive_read_data_block(a, &buf, &size, &off);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
 			return -1;
-		if (off != end && lseek(fd, off, SEEK_SET) < 0)
-			return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot seek", name);
+		if (off != end) {
+			sparse = true;
+			if (lseek(fd, off, SEEK_SET) < 0)
+				return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot seek", name);
+		}
 		int w = write_all(fd, buf, size);
 		if (w < 0)
 			return err_sys(err, ERR_IO, -w, "layer entry '%s': cannot write", name);
 		end = off + (int64_t)size;
 	}
-	if (ftruncate(fd, end) < 0 && errno != EINVAL)
-		return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot truncate", name);
-	(void)x;
+	/* The file was created empty: written in one run, it has its size
+	 * already. A sparse one may end with a hole: its size is the entry's
+	 * (header_check held it under the decompressed cap). */
+	if (sparse || end != total) {
+		if (total < end)
+			total = end;
+		if (ftruncate(fd, total) < 0)
+			return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot truncate", name);
+	}
 	return 0;
 }
 
@@ -945,13 +957,17 @@ static int extract_dir(struct ax *x, int pfd, const char *base, const char *path
 static int extract_file(struct ax *x, struct archive *a, int pfd, const char *base,
 			const char *path, struct archive_entry *e, struct err **err)
 {
-	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
+	/* O_EXCL: never through a symlink or into an existing file (its other
+	 * hard links); what is there goes first, only when something is. */
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	cleanup_close int fd = openat(pfd, base, flags, 0600);
+	if (fd < 0 && errno == EEXIST) {
 		rm_rf_at(pfd, base);
-	cleanup_close int fd =
-		openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(pfd, base, flags, 0600);
+	}
 	if (fd < 0)
 		return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot create", path);
-	int r = write_data(x, a, fd, path, err);
+	int r = write_data(a, e, fd, path, err);
 	if (r < 0)
 		return r;
 	set_meta_fd(x, fd, e, false);

@@ -184,6 +184,58 @@ static void test_apply_order(void)
 	err_free(err);
 }
 
+/* Entries replacing what is there, and sparse files. */
+static void test_apply_replace(void)
+{
+	char base[300], tar[300], p[700], q[700], cmd[1600];
+	struct err *err = NULL;
+	struct stat st;
+	snprintf(base, sizeof(base), "%s/replace", work);
+	snprintf(tar, sizeof(tar), "%s/replace.tar", work);
+	mkdir(base, 0755);
+	snprintf(p, sizeof(p), "%s/old", base), put(p, "old", 0644);
+	snprintf(q, sizeof(q), "%s/f", base), link(p, q);
+	snprintf(p, sizeof(p), "%s/victim", work), put(p, "victim", 0644);
+	snprintf(q, sizeof(q), "%s/s", base), symlink(p, q);
+	make_tar(tar, "f", "s", NULL);
+	ok(apply_file(tar, base, &err) == 0, "apply over a hard link and a symlink");
+	char buf[16] = { 0 };
+	snprintf(p, sizeof(p), "%s/f", base);
+	int fd = open(p, O_RDONLY);
+	read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	is_str(buf, "f", "the entry replaced the file");
+	snprintf(p, sizeof(p), "%s/old", base);
+	ok(stat(p, &st) == 0 && st.st_size == 3 && st.st_nlink == 1,
+	   "its other hard link kept the old content");
+	snprintf(p, sizeof(p), "%s/s", base);
+	ok(lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 1, "the symlink was replaced");
+	snprintf(p, sizeof(p), "%s/victim", work);
+	ok(stat(p, &st) == 0 && st.st_size == 6, "not written through");
+
+	/* a sparse file ending with a hole keeps its size and data */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && rm -rf sp && mkdir sp && printf data | dd of=sp/holes bs=1 seek=1048576 "
+		 "conv=notrunc 2>/dev/null && truncate -s 3M sp/holes && "
+		 "tar --sparse --format=posix -cf sparse.tar -C sp holes",
+		 work);
+	if (sh(cmd) != 0) {
+		diag("GNU tar cannot write a sparse file here");
+		err_free(err);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/sparse.tar", work);
+	snprintf(q, sizeof(q), "%s/sparse-out", work);
+	ok(apply_file(p, q, &err) == 0, "apply a sparse file");
+	snprintf(p, sizeof(p), "%s/sparse-out/holes", work);
+	memset(buf, 0, sizeof(buf));
+	fd = open(p, O_RDONLY);
+	ok(fstat(fd, &st) == 0 && st.st_size == 3 << 20, "sparse file size kept");
+	ok(pread(fd, buf, 4, 1 << 20) == 4 && str_eq(buf, "data"), "sparse file data in place");
+	close(fd);
+	err_free(err);
+}
+
 int main(void)
 {
 	snprintf(work, sizeof(work), "/tmp/test-layer.XXXXXX");
@@ -341,6 +393,7 @@ int main(void)
 		   "opaque marker became the overlay xattr");
 	}
 	test_apply_order();
+	test_apply_replace();
 	err_free(err);
 	cas_free(c);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
