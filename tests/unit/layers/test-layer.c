@@ -261,6 +261,36 @@ int main(void)
 	o.threads = 1;
 	ok(layer_write_dir(c, tree, &o, &rg1, &err) == 0 && digest_equal(&rg.blob, &rg1.blob),
 	   "gzip blob is the same with 1 thread or all");
+	{
+		/* zstd too, over several of its 2 MiB jobs: the layer digest
+		 * must not depend on the machine's CPU count */
+		char big[300], f[400];
+		snprintf(big, sizeof(big), "%s/big", work);
+		mkdir(big, 0755);
+		snprintf(f, sizeof(f), "%s/data", big);
+		int bfd = open(f, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		char line[64];
+		uint32_t x = 1;
+		for (int i = 0; i < 300000; i++) {
+			x = x * 1103515245u + 12345u;
+			int n = snprintf(line, sizeof(line), "line %d value %u\n", i, (x >> 16) % 1000);
+			write_all(bfd, line, (size_t)n);
+		}
+		close(bfd);
+		struct layer_write_opts zo;
+		layer_write_opts_init(&zo);
+		zo.source_date_epoch = 0;
+		struct layer_result z1, z2, z3;
+		zo.threads = 1;
+		int r1 = layer_write_dir(c, big, &zo, &z1, &err);
+		zo.threads = 2;
+		int r2 = layer_write_dir(c, big, &zo, &z2, &err);
+		zo.threads = 3;
+		int r3 = layer_write_dir(c, big, &zo, &z3, &err);
+		ok(r1 == 0 && r2 == 0 && r3 == 0 && z1.tar_size > (4u << 20) &&
+			   digest_equal(&z1.blob, &z2.blob) && digest_equal(&z1.blob, &z3.blob),
+		   "zstd blob is the same with 1, 2 or 3 threads");
+	}
 	o.threads = 0;
 	o.compression = LAYER_COMPRESS_NONE;
 	ok(layer_write_dir(c, tree, &o, &rn, &err) == 0, "write uncompressed layer");
