@@ -5,7 +5,8 @@
 #   bench/layers.sh [BUILDDIR]     (BUILDDIR: where `make check` built
 #                                   tests/unit/layers/layer-tool; default .)
 # Environment: NFILES (20000), BYTES (200 MB), BIG_BYTES (2 GiB; 0 skips the
-# peak-RSS run), RUNS (3), WORK (a temp dir).
+# peak-RSS run), MANY (100000 empty files: the applier's peak RSS must not
+# grow with the number of entries; 0 skips), RUNS (3), WORK (a temp dir).
 # Prints wall seconds, CPU seconds (user+system, children included), ratios
 # bale/peer (at most 1.0 is the goal) and peak RSS in MiB (GNU time). On a
 # busy machine wall times swing a lot between runs; CPU times do not.
@@ -16,6 +17,7 @@ TOOL=$(cd "$B" && pwd)/tests/unit/layers/layer-tool
 NFILES=${NFILES:-20000}
 BYTES=${BYTES:-200000000}
 BIG_BYTES=${BIG_BYTES:-2147483648}
+MANY=${MANY:-100000}
 RUNS=${RUNS:-3}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/var/tmp}/layers-bench.XXXXXX")}
 trap 'rm -rf "$WORK"' EXIT
@@ -73,4 +75,14 @@ if [ "$BIG_BYTES" -gt 0 ]; then
 	row "bale layer 2 GiB (zstd): peak RSS" "$T" "$M" "$C"
 	PRE="rm -rf bigx" best "$TOOL" apply big.tar.zst bigx
 	row "bale apply 2 GiB (zstd): peak RSS" "$T" "$M" "$C"
+fi
+
+if [ "$MANY" -gt 0 ]; then
+	"$TOOL" gen many "$MANY" 1
+	"$TOOL" write many many.tar none >/dev/null
+	rm -rf many
+	RUNS=1
+	PRE="rm -rf manyx" best "$TOOL" apply many.tar manyx
+	row "bale apply $MANY entries: peak RSS" "$T" "$M" "$C"
+	rm -rf manyx many.tar
 fi
