@@ -349,20 +349,6 @@ static int lr_drain(struct lreader *r)
 	}
 }
 
-static struct archive *lr_archive(struct lreader *r)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_set_read_callback(a, lr_read);
-	archive_read_set_skip_callback(a, lr_skip);
-	archive_read_set_callback_data(a, r);
-	if (archive_read_open1(a) != ARCHIVE_OK) {
-		archive_read_free(a);
-		return NULL;
-	}
-	return a;
-}
-
 static int ar_fail(struct lreader *r, struct archive *a, const char *what, struct err **err)
 {
 	lr_stop(r);
@@ -373,6 +359,35 @@ static int ar_fail(struct lreader *r, struct archive *a, const char *what, struc
 	}
 	return err_set(err, ERR_INVALID, "%s: %s", what,
 		       a != NULL && archive_error_string(a) ? archive_error_string(a) : "not a tar archive");
+}
+
+/* Start reading the layer in fd (from offset 0) as a tar: on success *a
+ * reads through r, and the caller releases both with ar_close(). On an
+ * error nothing is left to release. */
+static int ar_open(struct lreader *r, struct archive **a, int fd, uint64_t max, bool hash,
+		   bool async, struct err **err)
+{
+	int rc = lr_init(r, fd, true, max, hash, async, err);
+	if (rc < 0)
+		return rc;
+	*a = archive_read_new();
+	archive_read_support_format_tar(*a);
+	archive_read_set_read_callback(*a, lr_read);
+	archive_read_set_skip_callback(*a, lr_skip);
+	archive_read_set_callback_data(*a, r);
+	if (archive_read_open1(*a) == ARCHIVE_OK)
+		return 0;
+	archive_read_free(*a);
+	*a = NULL;
+	rc = ar_fail(r, NULL, "cannot read layer", err);
+	lr_release(r);
+	return rc;
+}
+
+static void ar_close(struct lreader *r, struct archive *a)
+{
+	archive_read_free(a);
+	lr_release(r);
 }
 
 /* ---- pass 1: check every header before writing anything ---- */
@@ -462,18 +477,102 @@ static int64_t data_end(struct archive *a)
 	return p + (512 - p % 512) % 512;
 }
 
-static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, struct err **err)
+/* ---- opaque directories: found by the scan pass, emptied in pass 2 ---- */
+
+struct opq {
+	char *path;   /* clean relative path of a directory with a marker */
+	bool emptied; /* its lower content was removed already */
+};
+
+/* An open-addressing set of the directories a layer marks opaque. */
+struct opq_set {
+	struct opq *v;
+	size_t cap, n;
+	size_t bytes; /* counted against LAYER_MAX_OPAQUE */
+};
+
+static size_t opq_hash(const char *p, size_t len)
+{
+	size_t h = 14695981039346656037u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+	return h;
+}
+
+static struct opq *opq_find(const struct opq_set *s, const char *p, size_t len)
+{
+	if (s == NULL || s->n == 0)
+		return NULL;
+	for (size_t i = opq_hash(p, len) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		struct opq *o = &s->v[i];
+		if (o->path == NULL)
+			return NULL;
+		if (strncmp(o->path, p, len) == 0 && o->path[len] == '\0')
+			return o;
+	}
+}
+
+static int opq_add(struct opq_set *s, const char *dir, const char *entry, struct err **err)
+{
+	size_t len = strlen(dir);
+	if (opq_find(s, dir, len) != NULL)
+		return 0;
+	s->bytes += len + 1 + sizeof(struct opq);
+	if (s->bytes > LAYER_MAX_OPAQUE)
+		return err_set(err, ERR_TOOBIG,
+			       "layer entry '%s': opaque directories exceed %u bytes of names", entry,
+			       LAYER_MAX_OPAQUE);
+	if (2 * (s->n + 1) > s->cap) {
+		struct opq_set t = { .cap = s->cap ? 2 * s->cap : 64 };
+		t.v = xcalloc(t.cap, sizeof(*t.v));
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i].path != NULL) {
+				size_t j = opq_hash(s->v[i].path, strlen(s->v[i].path)) & (t.cap - 1);
+				while (t.v[j].path != NULL)
+					j = (j + 1) & (t.cap - 1);
+				t.v[j] = s->v[i];
+			}
+		free(s->v);
+		s->v = t.v;
+		s->cap = t.cap;
+	}
+	size_t i = opq_hash(dir, len) & (s->cap - 1);
+	while (s->v[i].path != NULL)
+		i = (i + 1) & (s->cap - 1);
+	s->v[i].path = xstrdup(dir);
+	s->n++;
+	return 0;
+}
+
+static void opq_release(struct opq_set *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->v[i].path);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* If the entry at the clean path `path` is an opaque marker, add its
+ * directory to s. */
+static int opq_note(struct opq_set *s, const char *path, struct err **err)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (!str_eq(base, ".wh..wh..opq"))
+		return 0;
+	cleanup_free char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	return opq_add(s, dir, path, err);
+}
+
+/* Check every header; with opq, also collect the opaque directories. */
+static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, struct opq_set *opq,
+		      struct err **err)
 {
 	struct lreader r;
-	int rc = lr_init(&r, fd, true, max, false, false, err);
+	struct archive *a;
+	int rc = ar_open(&r, &a, fd, max, false, false, err);
 	if (rc < 0)
 		return rc;
-	struct archive *a = lr_archive(&r);
-	if (a == NULL) {
-		rc = ar_fail(&r, NULL, "cannot read layer", err);
-		lr_release(&r);
-		return rc;
-	}
 	struct archive_entry *e;
 	int64_t prev_end = 0;
 	for (;;) {
@@ -488,6 +587,8 @@ static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, st
 			break;
 		struct entry_info info = { 0 };
 		rc = entry_check(e, o, &info, err);
+		if (rc == 0 && opq != NULL)
+			rc = opq_note(opq, info.path, err);
 		info_release(&info);
 		if (rc < 0)
 			break;
@@ -497,29 +598,46 @@ static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, st
 		}
 		prev_end = data_end(a);
 	}
-	archive_read_free(a);
-	lr_release(&r);
+	ar_close(&r, a);
 	return rc;
 }
 
 /* ---- pass 2: extraction ---- */
 
+/* The mode and mtime of a directory of the layer, set once its children
+ * are written (creating them changes the mtime; a read-only mode would
+ * stop them). */
 struct dir_fix {
-	char *path;
+	size_t len; /* of its path: a prefix of ax.stack_path */
 	mode_t mode;
 	int64_t mtime;
 	long mtime_ns;
 };
+
+/* Directories the extraction left, kept for a while in case a later entry
+ * goes back into one (a layer whose names are sorted as whole paths has
+ * "a", "a.txt", "a/x"). */
+#define DIR_RECENT 16
 
 struct ax {
 	const struct layer_apply_opts *o;
 	int root;
 	char *parent_path; /* cached parent */
 	int parent_fd;
-	struct dir_fix *dirs;
-	size_t ndirs, capdirs;
-	char **created; /* paths written by this layer (opaque handling) */
-	size_t ncreated, capcreated;
+	/* Directories of the layer whose subtree is being written, each an
+	 * ancestor of the next, so memory is bounded by the depth of a path
+	 * (as GNU tar's delayed_set_stat), not by the number of entries. */
+	struct dir_fix *stack;
+	size_t nstack, capstack;
+	char *stack_path; /* path of the deepest one */
+	struct {
+		char *path;
+		struct dir_fix fix;
+	} recent[DIR_RECENT];
+	size_t nrecent; /* total ever left; recent[i % DIR_RECENT] */
+	/* opaque directories (found by the scan pass), NULL when the target
+	 * was empty: then there is no lower content to hide */
+	struct opq_set *opq;
 	char *buf;
 };
 
@@ -588,23 +706,6 @@ static int parent_fd(struct ax *x, const char *parent, struct err **err)
 	return fd;
 }
 
-static void note_created(struct ax *x, const char *path)
-{
-	if (x->ncreated == x->capcreated) {
-		x->capcreated = x->capcreated ? x->capcreated * 2 : 256;
-		x->created = xreallocarray(x->created, x->capcreated, sizeof(*x->created));
-	}
-	x->created[x->ncreated++] = xstrdup(path);
-}
-
-static bool was_created(const struct ax *x, const char *path)
-{
-	for (size_t i = 0; i < x->ncreated; i++)
-		if (str_eq(x->created[i], path))
-			return true;
-	return false;
-}
-
 static uint32_t map_id(const struct ax *x, bool gid, int64_t id)
 {
 	uint32_t out = (uint32_t)id;
@@ -613,33 +714,56 @@ static uint32_t map_id(const struct ax *x, bool gid, int64_t id)
 	return out;
 }
 
-/* Remove children of dir that this layer did not write (an opaque marker
- * may come after some of the directory's own entries). */
-static int apply_opaque(struct ax *x, int pfd, const char *dirpath)
+/* Empty the directory dir (its content from lower layers) before the first
+ * entry of this layer below it is written, so nothing of this layer is
+ * removed wherever the marker comes among the directory's entries. */
+static int empty_opaque(struct ax *x, const char *dir, const char *name, struct err **err)
 {
-	int dfd = dup(pfd);
-	if (dfd < 0)
-		return -errno;
-	DIR *d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return -errno;
+	struct err *e = NULL;
+	int fd = path_open_in_root(x->root, dir, O_RDONLY | O_DIRECTORY, 0, &e);
+	if (fd < 0) {
+		bool missing = e != NULL && e->code == ERR_NOTFOUND;
+		err_free(e);
+		if (missing)
+			return 0;
+		return err_set(err, ERR_IO, "layer entry '%s': cannot open opaque directory '%s'", name,
+			       dir);
 	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (str_eq(de->d_name, ".") || str_eq(de->d_name, ".."))
-			continue;
-		cleanup_free char *p = str_eq(dirpath, ".") ? xstrdup(de->d_name)
-							     : xasprintf("%s/%s", dirpath, de->d_name);
-		if (!was_created(x, p))
-			rm_rf_at(pfd, de->d_name);
-	}
-	closedir(d);
+	int r = rm_children(fd);
+	close(fd);
+	/* a cached parent may have been below it */
+	closep(&x->parent_fd);
+	free(x->parent_path);
+	x->parent_path = NULL;
+	if (r < 0)
+		return err_sys(err, ERR_IO, -r, "layer entry '%s': cannot empty directory", name);
 	return 0;
 }
 
-static int apply_whiteout(struct ax *x, int pfd, const char *parent, const char *base,
-			  const char *name, struct err **err)
+static int opaque_one(struct ax *x, const char *dir, size_t len, const char *name,
+		      struct err **err)
+{
+	struct opq *o = opq_find(x->opq, dir, len);
+	if (o == NULL || o->emptied)
+		return 0;
+	o->emptied = true;
+	return empty_opaque(x, o->path, name, err);
+}
+
+/* Before writing the entry at path: empty its opaque ancestors ("." and
+ * each directory above it) not emptied yet. */
+static int opaque_before(struct ax *x, const char *path, const char *name, struct err **err)
+{
+	if (x->opq == NULL || x->opq->n == 0)
+		return 0;
+	int r = opaque_one(x, ".", 1, name, err);
+	for (const char *p = strchr(path, '/'); r == 0 && p != NULL; p = strchr(p + 1, '/'))
+		r = opaque_one(x, path, (size_t)(p - path), name, err);
+	return r;
+}
+
+static int apply_whiteout(struct ax *x, int pfd, const char *base, const char *name,
+			  struct err **err)
 {
 	if (str_eq(base, ".wh..wh..opq")) {
 		if (x->o->mode == LAYER_APPLY_OVERLAY) {
@@ -648,8 +772,7 @@ static int apply_whiteout(struct ax *x, int pfd, const char *parent, const char 
 				return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot mark opaque", name);
 			return 0;
 		}
-		if (apply_opaque(x, pfd, parent) < 0)
-			return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot empty directory", name);
+		/* emptied by opaque_before(), or nothing to hide */
 		return 0;
 	}
 	const char *victim = base + 4;
@@ -693,29 +816,124 @@ static void set_meta_fd(struct ax *x, int fd, struct archive_entry *e, bool is_d
 	}
 }
 
-static int write_data(struct ax *x, struct archive *a, int fd, const char *name, struct err **err)
+static int write_data(struct archive *a, struct archive_entry *e, int fd, const char *name,
+		      struct err **err)
 {
+	int64_t total = archive_entry_size(e);
 	const void *buf;
 	size_t size;
 	la_int64_t off;
 	int64_t end = 0;
+	bool sparse = false;
 	for (;;) {
 		int r = archive_read_data_block(a, &buf, &size, &off);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
 			return -1;
-		if (off != end && lseek(fd, off, SEEK_SET) < 0)
-			return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot seek", name);
+		if (off != end) {
+			sparse = true;
+			if (lseek(fd, off, SEEK_SET) < 0)
+				return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot seek", name);
+		}
 		int w = write_all(fd, buf, size);
 		if (w < 0)
 			return err_sys(err, ERR_IO, -w, "layer entry '%s': cannot write", name);
 		end = off + (int64_t)size;
 	}
-	if (ftruncate(fd, end) < 0 && errno != EINVAL)
-		return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot truncate", name);
-	(void)x;
+	/* The file was created empty: written in one run, it has its size
+	 * already. A sparse one may end with a hole: its size is the entry's
+	 * (header_check held it under the decompressed cap). */
+	if (sparse || end != total) {
+		if (total < end)
+			total = end;
+		if (ftruncate(fd, total) < 0)
+			return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot truncate", name);
+	}
 	return 0;
+}
+
+/* ---- directory modes and times, set when the extraction leaves them ---- */
+
+static void dir_apply(struct ax *x, const char *path, const struct dir_fix *d)
+{
+	int fd = path_open_in_root(x->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, NULL);
+	if (fd < 0)
+		return;
+	fchmod(fd, d->mode);
+	struct timespec ts[2] = { { d->mtime, d->mtime_ns }, { d->mtime, d->mtime_ns } };
+	futimens(fd, ts);
+	close(fd);
+}
+
+static void dirs_push(struct ax *x, const char *path, const struct dir_fix *f)
+{
+	if (x->nstack == x->capstack) {
+		x->capstack = x->capstack ? 2 * x->capstack : 32;
+		x->stack = xreallocarray(x->stack, x->capstack, sizeof(*x->stack));
+	}
+	if (x->stack_path == NULL)
+		x->stack_path = xmalloc(LAYER_MAX_ENTRY_PATH);
+	size_t len = strlen(path); /* < LAYER_MAX_ENTRY_PATH: entry_check */
+	memcpy(x->stack_path, path, len + 1);
+	x->stack[x->nstack] = *f;
+	x->stack[x->nstack++].len = len;
+}
+
+/* Set the mode and time of the directories the entry at path is not in
+ * (all of them for ""), deepest first, and remember them a while. */
+static void dirs_leave(struct ax *x, const char *path)
+{
+	while (x->nstack > 0) {
+		struct dir_fix *d = &x->stack[x->nstack - 1];
+		if (strncmp(x->stack_path, path, d->len) == 0 && path[d->len] == '/')
+			break;
+		x->stack_path[d->len] = '\0';
+		dir_apply(x, x->stack_path, d);
+		size_t k = x->nrecent++ % DIR_RECENT;
+		free(x->recent[k].path);
+		x->recent[k].path = xstrdup(x->stack_path);
+		x->recent[k].fix = *d;
+		x->nstack--;
+	}
+	if (x->nstack > 0)
+		x->stack_path[x->stack[x->nstack - 1].len] = '\0';
+}
+
+/* The entry at path goes into a directory the extraction left a moment
+ * ago: take it back (writable again) until the extraction leaves it again. */
+static void dirs_reenter(struct ax *x, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return;
+	size_t len = (size_t)(slash - path);
+	if (x->nstack > 0 && x->stack[x->nstack - 1].len == len)
+		return; /* still in it */
+	for (size_t i = 0; i < DIR_RECENT; i++) {
+		char *p = x->recent[i].path;
+		if (p == NULL || strncmp(p, path, len) != 0 || p[len] != '\0')
+			continue;
+		struct dir_fix f = x->recent[i].fix;
+		int fd = path_open_in_root(x->root, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, NULL);
+		if (fd >= 0) {
+			fchmod(fd, f.mode | 0700);
+			close(fd);
+		}
+		dirs_push(x, p, &f);
+		free(p);
+		x->recent[i].path = NULL;
+		return;
+	}
+}
+
+static void dirs_release(struct ax *x)
+{
+	dirs_leave(x, "");
+	for (size_t i = 0; i < DIR_RECENT; i++)
+		free(x->recent[i].path);
+	free(x->stack);
+	free(x->stack_path);
 }
 
 static int extract_dir(struct ax *x, int pfd, const char *base, const char *path,
@@ -730,25 +948,26 @@ static int extract_dir(struct ax *x, int pfd, const char *base, const char *path
 	if (fd < 0)
 		return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot open directory", path);
 	set_meta_fd(x, fd, e, true);
-	if (x->ndirs == x->capdirs) {
-		x->capdirs = x->capdirs ? x->capdirs * 2 : 64;
-		x->dirs = xreallocarray(x->dirs, x->capdirs, sizeof(*x->dirs));
-	}
-	x->dirs[x->ndirs++] = (struct dir_fix){ xstrdup(path), archive_entry_mode(e) & 07777,
-						archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+	dirs_push(x, path,
+		  &(struct dir_fix){ 0, archive_entry_mode(e) & 07777, archive_entry_mtime(e),
+				     archive_entry_mtime_nsec(e) });
 	return 0;
 }
 
 static int extract_file(struct ax *x, struct archive *a, int pfd, const char *base,
 			const char *path, struct archive_entry *e, struct err **err)
 {
-	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
+	/* O_EXCL: never through a symlink or into an existing file (its other
+	 * hard links); what is there goes first, only when something is. */
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	cleanup_close int fd = openat(pfd, base, flags, 0600);
+	if (fd < 0 && errno == EEXIST) {
 		rm_rf_at(pfd, base);
-	cleanup_close int fd =
-		openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(pfd, base, flags, 0600);
+	}
 	if (fd < 0)
 		return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot create", path);
-	int r = write_data(x, a, fd, path, err);
+	int r = write_data(a, e, fd, path, err);
 	if (r < 0)
 		return r;
 	set_meta_fd(x, fd, e, false);
@@ -801,6 +1020,11 @@ static int extract_entry(struct ax *x, struct archive *a, struct archive_entry *
 	mode_t t = archive_entry_filetype(e);
 	if (t == AE_IFSOCK)
 		return 0;
+	dirs_leave(x, info->path);
+	dirs_reenter(x, info->path);
+	int r = opaque_before(x, info->path, archive_entry_pathname(e), err);
+	if (r < 0)
+		return r;
 	cleanup_free char *parent = NULL;
 	const char *base;
 	split_path(info->path, &parent, &base);
@@ -808,8 +1032,7 @@ static int extract_entry(struct ax *x, struct archive *a, struct archive_entry *
 	if (pfd < 0)
 		return err_wrap(err, "layer entry '%s'", archive_entry_pathname(e));
 	if (str_has_prefix(base, ".wh."))
-		return apply_whiteout(x, pfd, parent, base, archive_entry_pathname(e), err);
-	note_created(x, info->path);
+		return apply_whiteout(x, pfd, base, archive_entry_pathname(e), err);
 	if (info->link != NULL)
 		return extract_link(x, pfd, base, info->path, info, err);
 	if (t == AE_IFDIR)
@@ -819,38 +1042,15 @@ static int extract_entry(struct ax *x, struct archive *a, struct archive_entry *
 	return extract_special(x, pfd, base, info->path, e, err);
 }
 
-/* Directory modes and times last, deepest first, so creating children did
- * not change them afterwards. */
-static void fix_dirs(struct ax *x)
-{
-	for (size_t i = x->ndirs; i-- > 0;) {
-		struct dir_fix *d = &x->dirs[i];
-		int fd = path_open_in_root(x->root, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, NULL);
-		if (fd >= 0) {
-			fchmod(fd, d->mode);
-			struct timespec ts[2] = { { d->mtime, d->mtime_ns }, { d->mtime, d->mtime_ns } };
-			futimens(fd, ts);
-			close(fd);
-		}
-		free(d->path);
-	}
-	free(x->dirs);
-}
-
 static int extract_layer(int fd, int root, const struct layer_apply_opts *o, uint64_t max,
-			 struct digest *diff_id, struct err **err)
+			 struct opq_set *opq, struct digest *diff_id, struct err **err)
 {
 	struct lreader r;
-	int rc = lr_init(&r, fd, true, max, true, true, err);
+	struct archive *a;
+	int rc = ar_open(&r, &a, fd, max, true, true, err);
 	if (rc < 0)
 		return rc;
-	struct archive *a = lr_archive(&r);
-	if (a == NULL) {
-		rc = ar_fail(&r, NULL, "cannot read layer", err);
-		lr_release(&r);
-		return rc;
-	}
-	struct ax x = { .o = o, .root = root, .parent_fd = -1 };
+	struct ax x = { .o = o, .root = root, .parent_fd = -1, .opq = opq };
 	struct archive_entry *e;
 	int64_t prev_end = 0;
 	for (;;) {
@@ -880,14 +1080,10 @@ static int extract_layer(int fd, int root, const struct layer_apply_opts *o, uin
 		rc = ar_fail(&r, NULL, "cannot read layer", err);
 	if (rc == 0 && diff_id != NULL)
 		hasher_final(r.h, diff_id);
-	fix_dirs(&x);
+	dirs_release(&x);
 	closep(&x.parent_fd);
 	free(x.parent_path);
-	for (size_t i = 0; i < x.ncreated; i++)
-		free(x.created[i]);
-	free(x.created);
-	archive_read_free(a);
-	lr_release(&r);
+	ar_close(&r, a);
 	return rc;
 }
 
@@ -928,15 +1124,27 @@ int layer_apply_fd(int fd, const char *target, const struct layer_apply_opts *o,
 	 * checked first, so a refusal writes nothing. */
 	bool missing = false;
 	bool fresh = target_is_fresh(target, &missing) == 1;
+	/* Opaque markers hide lower content: only a non-empty target has
+	 * any, and only a plain directory removes it (an overlay lower dir
+	 * gets the opaque xattr instead). */
+	struct opq_set opq = { 0 };
+	struct opq_set *want = o->mode == LAYER_APPLY_DIR ? &opq : NULL;
 	int r;
-	if (!fresh && (r = scan_layer(fd, o, max, err)) < 0)
+	if (!fresh && (r = scan_layer(fd, o, max, want, err)) < 0) {
+		opq_release(&opq);
 		return err_wrap(err, "cannot apply layer to '%s'", target);
-	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+	}
+	if (mkdir(target, 0755) < 0 && errno != EEXIST) {
+		opq_release(&opq);
 		return err_sys(err, ERR_IO, errno, "cannot create '%s'", target);
+	}
 	cleanup_close int root = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
+	if (root < 0) {
+		opq_release(&opq);
 		return err_sys(err, ERR_IO, errno, "cannot open '%s'", target);
-	r = extract_layer(fd, root, o, max, diff_id, err);
+	}
+	r = extract_layer(fd, root, o, max, fresh ? NULL : want, diff_id, err);
+	opq_release(&opq);
 	if (r < 0 && fresh) {
 		rm_children(root);
 		if (missing)

@@ -260,10 +260,10 @@ struct lpipe *lpipe_new(enum layer_compression comp, int level, int threads, str
 		p->level = level > 0 ? level : 3;
 		p->zc = ZSTD_createCCtx();
 		ZSTD_CCtx_setParameter(p->zc, ZSTD_c_compressionLevel, p->level);
-		/* nbWorkers 1 already moves compression off the sink thread. At
-		 * least 1 also keeps the output the same on every machine: zstd
-		 * writes the same frames for any nbWorkers >= 1, but other ones
-		 * single-threaded (0). */
+		/* At least one worker, even on one CPU: the library's
+		 * single-threaded mode cuts the frame differently, so the
+		 * layer digest would depend on the machine. Its multi-threaded
+		 * output is the same for any number of workers. */
 		ZSTD_CCtx_setParameter(p->zc, ZSTD_c_nbWorkers, threads);
 		/* Smaller jobs than zstd's default (4 windows, 8 MiB at level 3)
 		 * keep peak memory well under 64 MiB with all workers busy; the

@@ -24,7 +24,11 @@
  * more than opts.max_bytes of decompressed tar (default LAYER_MAX_BYTES).
  * Then every path is resolved inside the target with openat2
  * (RESOLVE_IN_ROOT, through common/path.h), so symlinks in the tree or in
- * the layer never lead outside it.
+ * the layer never lead outside it. Memory does not grow with the number of
+ * entries: directory modes and times are set as the extraction leaves each
+ * directory (as GNU tar does), and an opaque directory is emptied of its
+ * lower content before the layer's first entry below it, so only the names
+ * of the opaque directories are held (LAYER_MAX_OPAQUE).
  */
 #ifndef BALE_LAYERS_LAYER_H
 #define BALE_LAYERS_LAYER_H
@@ -46,6 +50,12 @@
 #define LAYER_MAX_PAX (512u << 10)
 /* One entry name or link target. */
 #define LAYER_MAX_ENTRY_PATH 4096
+/* The names of the directories one layer marks opaque (.wh..wh..opq),
+ * held while it is applied onto a non-empty directory (each counted with
+ * a small overhead); real layers have a handful. Everything else the
+ * applier holds is bounded by the depth of one path, whatever the number
+ * of entries. */
+#define LAYER_MAX_OPAQUE (4u << 20)
 
 enum layer_compression {
 	LAYER_COMPRESS_NONE = 0,

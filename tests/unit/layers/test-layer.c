@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -86,6 +87,155 @@ static char *names_of(struct cas *c, const struct digest *d)
 	return out;
 }
 
+/* A tar at path with the entries given in order as "NAME" (a file holding
+ * its own name), "NAME/" (a directory, mode 0750, mtime 1600000000); NULL
+ * ends the list. */
+static void make_tar(const char *path, ...)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_filename(a, path);
+	struct archive_entry *e = archive_entry_new();
+	va_list ap;
+	va_start(ap, path);
+	for (const char *n; (n = va_arg(ap, const char *)) != NULL;) {
+		archive_entry_clear(e);
+		archive_entry_copy_pathname(e, n);
+		archive_entry_set_mtime(e, 1600000000, 0);
+		bool dir = n[strlen(n) - 1] == '/';
+		archive_entry_set_mode(e, dir ? (AE_IFDIR | 0750) : (AE_IFREG | 0644));
+		archive_entry_set_size(e, dir ? 0 : (la_int64_t)strlen(n));
+		archive_write_header(a, e);
+		if (!dir)
+			archive_write_data(a, n, strlen(n));
+	}
+	va_end(ap);
+	archive_entry_free(e);
+	archive_write_free(a);
+}
+
+static int apply_file(const char *layer, const char *target, struct err **err)
+{
+	int fd = open(layer, O_RDONLY | O_CLOEXEC);
+	int r = layer_apply_fd(fd, target, NULL, NULL, err);
+	close(fd);
+	return r;
+}
+
+/* Paths under dir that exist (1) or not (0), as "name=1 name=0". */
+static char *exist(const char *dir, const char *const *names)
+{
+	char *out = xstrdup("");
+	for (size_t i = 0; names[i] != NULL; i++) {
+		char p[700];
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		char *t = xasprintf("%s%s%s=%d", out, i ? " " : "", names[i], access(p, F_OK) == 0);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* Opaque markers and directory times whatever the order of the entries. */
+static void test_apply_order(void)
+{
+	char base[300], tar[300], p[700];
+	struct err *err = NULL;
+	struct stat st;
+	snprintf(base, sizeof(base), "%s/order", work);
+	snprintf(tar, sizeof(tar), "%s/order.tar", work);
+	mkdir(base, 0755);
+	snprintf(p, sizeof(p), "%s/opq", base), mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/opq/old", base), put(p, "x", 0644);
+	snprintf(p, sizeof(p), "%s/opq/sub", base), mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/opq/sub/old", base), put(p, "x", 0644);
+	snprintf(p, sizeof(p), "%s/keep", base), put(p, "x", 0644);
+	/* "-early" sorts before ".wh..wh..opq", as Go's archive/tar writers
+	 * emit it; "a.txt" sorts between "a" and "a/x" as whole paths */
+	make_tar(tar, "opq/", "opq/-early", "opq/.wh..wh..opq", "opq/late", "opq/sub/new", "a/",
+		 "a.txt", "a/x", NULL);
+	ok(apply_file(tar, base, &err) == 0, "apply a layer with a late opaque marker");
+	if (err)
+		diag("%s", err_msg(err));
+	char *got = exist(base, (const char *const[]){ "opq/old", "opq/sub/old", "opq/-early",
+							"opq/late", "opq/sub/new", "keep", NULL });
+	is_str(got, "opq/old=0 opq/sub/old=0 opq/-early=1 opq/late=1 opq/sub/new=1 keep=1",
+	       "lower content hidden, every entry of the layer kept");
+	free(got);
+	snprintf(p, sizeof(p), "%s/a", base);
+	ok(stat(p, &st) == 0 && st.st_mtime == 1600000000 && (st.st_mode & 07777) == 0750,
+	   "directory entered again keeps its mode and mtime");
+
+	/* an opaque root hides everything below but the layer's own */
+	make_tar(tar, "new", ".wh..wh..opq", "z/", "z/f", NULL);
+	ok(apply_file(tar, base, &err) == 0, "apply a layer with an opaque root");
+	got = exist(base, (const char *const[]){ "keep", "opq", "a.txt", "new", "z/f", NULL });
+	is_str(got, "keep=0 opq=0 a.txt=0 new=1 z/f=1", "opaque root");
+	free(got);
+
+	/* into an empty target the marker hides nothing: every entry stays */
+	snprintf(p, sizeof(p), "rm -rf %s", base);
+	sh(p);
+	make_tar(tar, "d/", "d/-a", "d/.wh..wh..opq", "d/b", NULL);
+	ok(apply_file(tar, base, &err) == 0, "apply into a new directory");
+	got = exist(base, (const char *const[]){ "d/-a", "d/b", NULL });
+	is_str(got, "d/-a=1 d/b=1", "opaque marker into a new directory keeps the layer's files");
+	free(got);
+	err_free(err);
+}
+
+/* Entries replacing what is there, and sparse files. */
+static void test_apply_replace(void)
+{
+	char base[300], tar[300], p[700], q[700], cmd[1600];
+	struct err *err = NULL;
+	struct stat st;
+	snprintf(base, sizeof(base), "%s/replace", work);
+	snprintf(tar, sizeof(tar), "%s/replace.tar", work);
+	mkdir(base, 0755);
+	snprintf(p, sizeof(p), "%s/old", base), put(p, "old", 0644);
+	snprintf(q, sizeof(q), "%s/f", base), link(p, q);
+	snprintf(p, sizeof(p), "%s/victim", work), put(p, "victim", 0644);
+	snprintf(q, sizeof(q), "%s/s", base), symlink(p, q);
+	make_tar(tar, "f", "s", NULL);
+	ok(apply_file(tar, base, &err) == 0, "apply over a hard link and a symlink");
+	char buf[16] = { 0 };
+	snprintf(p, sizeof(p), "%s/f", base);
+	int fd = open(p, O_RDONLY);
+	read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	is_str(buf, "f", "the entry replaced the file");
+	snprintf(p, sizeof(p), "%s/old", base);
+	ok(stat(p, &st) == 0 && st.st_size == 3 && st.st_nlink == 1,
+	   "its other hard link kept the old content");
+	snprintf(p, sizeof(p), "%s/s", base);
+	ok(lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 1, "the symlink was replaced");
+	snprintf(p, sizeof(p), "%s/victim", work);
+	ok(stat(p, &st) == 0 && st.st_size == 6, "not written through");
+
+	/* a sparse file ending with a hole keeps its size and data */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && rm -rf sp && mkdir sp && printf data | dd of=sp/holes bs=1 seek=1048576 "
+		 "conv=notrunc 2>/dev/null && truncate -s 3M sp/holes && "
+		 "tar --sparse --format=posix -cf sparse.tar -C sp holes",
+		 work);
+	if (sh(cmd) != 0) {
+		diag("GNU tar cannot write a sparse file here");
+		err_free(err);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/sparse.tar", work);
+	snprintf(q, sizeof(q), "%s/sparse-out", work);
+	ok(apply_file(p, q, &err) == 0, "apply a sparse file");
+	snprintf(p, sizeof(p), "%s/sparse-out/holes", work);
+	memset(buf, 0, sizeof(buf));
+	fd = open(p, O_RDONLY);
+	ok(fstat(fd, &st) == 0 && st.st_size == 3 << 20, "sparse file size kept");
+	ok(pread(fd, buf, 4, 1 << 20) == 4 && str_eq(buf, "data"), "sparse file data in place");
+	close(fd);
+	err_free(err);
+}
+
 int main(void)
 {
 	snprintf(work, sizeof(work), "/tmp/test-layer.XXXXXX");
@@ -111,6 +261,36 @@ int main(void)
 	o.threads = 1;
 	ok(layer_write_dir(c, tree, &o, &rg1, &err) == 0 && digest_equal(&rg.blob, &rg1.blob),
 	   "gzip blob is the same with 1 thread or all");
+	{
+		/* zstd too, over several of its 2 MiB jobs: the layer digest
+		 * must not depend on the machine's CPU count */
+		char big[300], f[400];
+		snprintf(big, sizeof(big), "%s/big", work);
+		mkdir(big, 0755);
+		snprintf(f, sizeof(f), "%s/data", big);
+		int bfd = open(f, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		char line[64];
+		uint32_t x = 1;
+		for (int i = 0; i < 300000; i++) {
+			x = x * 1103515245u + 12345u;
+			int n = snprintf(line, sizeof(line), "line %d value %u\n", i, (x >> 16) % 1000);
+			write_all(bfd, line, (size_t)n);
+		}
+		close(bfd);
+		struct layer_write_opts zo;
+		layer_write_opts_init(&zo);
+		zo.source_date_epoch = 0;
+		struct layer_result z1, z2, z3;
+		zo.threads = 1;
+		int r1 = layer_write_dir(c, big, &zo, &z1, &err);
+		zo.threads = 2;
+		int r2 = layer_write_dir(c, big, &zo, &z2, &err);
+		zo.threads = 3;
+		int r3 = layer_write_dir(c, big, &zo, &z3, &err);
+		ok(r1 == 0 && r2 == 0 && r3 == 0 && z1.tar_size > (4u << 20) &&
+			   digest_equal(&z1.blob, &z2.blob) && digest_equal(&z1.blob, &z3.blob),
+		   "zstd blob is the same with 1, 2 or 3 threads");
+	}
 	o.threads = 0;
 	o.compression = LAYER_COMPRESS_NONE;
 	ok(layer_write_dir(c, tree, &o, &rn, &err) == 0, "write uncompressed layer");
@@ -242,6 +422,8 @@ int main(void)
 		ok(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y',
 		   "opaque marker became the overlay xattr");
 	}
+	test_apply_order();
+	test_apply_replace();
 	err_free(err);
 	cas_free(c);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
