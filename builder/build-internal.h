@@ -10,6 +10,7 @@
 #include "builder/build.h"
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/sha256.h"
 #include "layers/image.h"
 #include "layers/store.h"
 #include "parser/expand.h"
@@ -176,8 +177,10 @@ char *rootfs_mktemp(struct build_ctx *b, const char *what, struct err **err);
 /* ---------------------------------------------------------------- cache */
 
 /* A step's cache key: sha256 over length-prefixed parts. */
+/* (Hashed without libcrypto, common/sha256.h: keys are short, and a fully
+ * cached build then never starts it.) */
 struct cache_key {
-	struct hasher *h;
+	struct sha256_ctx sha;
 };
 void cache_key_init(struct cache_key *k, const struct digest *parent, const char *kind);
 void cache_key_add(struct cache_key *k, const char *s);

@@ -19,7 +19,7 @@
 
 void cache_key_init(struct cache_key *k, const struct digest *parent, const char *kind)
 {
-	k->h = hasher_new(DIGEST_SHA256);
+	sha256_init(&k->sha);
 	/* A version, so a change of what keys cover invalidates old entries. */
 	cache_key_add(k, "bale-build-cache-v1");
 	if (parent != NULL)
@@ -30,22 +30,22 @@ void cache_key_init(struct cache_key *k, const struct digest *parent, const char
 void cache_key_add_n(struct cache_key *k, const void *p, size_t n)
 {
 	uint64_t len = n;
-	hasher_update(k->h, &len, sizeof len);
-	hasher_update(k->h, p, n);
+	sha256_update(&k->sha, &len, sizeof len);
+	sha256_update(&k->sha, p, n);
 }
 
 void cache_key_add(struct cache_key *k, const char *s)
 {
 	cache_key_add_n(k, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 	/* NULL and "" differ. */
-	hasher_update(k->h, s != NULL ? "s" : "n", 1);
+	sha256_update(&k->sha, s != NULL ? "s" : "n", 1);
 }
 
 void cache_key_final(struct cache_key *k, struct digest *out)
 {
-	hasher_final(k->h, out);
-	hasher_free(k->h);
-	k->h = NULL;
+	memset(out, 0, sizeof(*out));
+	out->algo = DIGEST_SHA256;
+	sha256_final(&k->sha, out->bytes);
 }
 
 static char *entry_path(const struct build_ctx *b, const struct digest *key)

@@ -75,25 +75,55 @@ static void compress(uint32_t h[8], const unsigned char *block)
 	h[7] += hh;
 }
 
+void sha256_init(struct sha256_ctx *c)
+{
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	memcpy(c->h, iv, sizeof iv);
+	c->len = 0;
+	c->n = 0;
+}
+
+void sha256_update(struct sha256_ctx *c, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	c->len += n;
+	if (c->n > 0) {
+		size_t take = 64 - c->n < n ? 64 - c->n : n;
+		memcpy(c->buf + c->n, p, take);
+		c->n += take;
+		p += take;
+		n -= take;
+		if (c->n < 64)
+			return;
+		compress(c->h, c->buf);
+		c->n = 0;
+	}
+	for (; n >= 64; n -= 64, p += 64)
+		compress(c->h, p);
+	if (n > 0)
+		memcpy(c->buf, p, n);
+	c->n = n;
+}
+
+void sha256_final(struct sha256_ctx *c, unsigned char out[SHA256_BYTES])
+{
+	/* The 0x80 marker, zeros, and the bit length in the last 8 bytes of
+	 * one or two blocks. */
+	uint64_t bits = c->len * 8;
+	unsigned char pad[72] = { 0x80 };
+	size_t zeros = c->n < 56 ? 56 - c->n : 120 - c->n;
+	for (int i = 0; i < 8; i++)
+		pad[zeros + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_update(c, pad, zeros + 8);
+	for (int i = 0; i < 8; i++)
+		store_be32(out + 4 * i, c->h[i]);
+}
+
 void sha256_buffer(unsigned char out[SHA256_BYTES], const void *data, size_t n)
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	const unsigned char *p = data;
-	size_t left = n;
-	for (; left >= 64; left -= 64, p += 64)
-		compress(h, p);
-	/* The tail, the 0x80 marker and the bit length, in one or two blocks. */
-	unsigned char last[128] = { 0 };
-	if (left > 0)
-		memcpy(last, p, left);
-	last[left] = 0x80;
-	size_t blocks = left < 56 ? 1 : 2;
-	uint64_t bits = (uint64_t)n * 8;
-	store_be32(last + 64 * blocks - 8, (uint32_t)(bits >> 32));
-	store_be32(last + 64 * blocks - 4, (uint32_t)bits);
-	for (size_t i = 0; i < blocks; i++)
-		compress(h, last + 64 * i);
-	for (int i = 0; i < 8; i++)
-		store_be32(out + 4 * i, h[i]);
+	struct sha256_ctx c;
+	sha256_init(&c);
+	sha256_update(&c, data, n);
+	sha256_final(&c, out);
 }
