@@ -31,11 +31,19 @@ static const struct algo_info algos[] = {
 	[DIGEST_SHA512] = { "sha512", "SHA2-512", 64 },
 };
 
+/* A sha256 hasher starts without libcrypto: it keeps the first bytes and
+ * hashes them with common/sha256.c at the end if the stream stayed short
+ * (a manifest, a config, a cache key), and starts libcrypto (SHA-NI) as
+ * soon as it grows past HASHER_SHORT_MAX. */
+#define HASHER_SHORT_MAX (64u << 10)
+
 struct hasher {
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *ctx; /* NULL while the stream is short */
 	enum digest_algo algo;
 	uint64_t size;
 	bool finished;
+	unsigned char *pending; /* the short stream so far */
+	size_t npending;
 };
 
 static const struct algo_info *algo_info(enum digest_algo algo)
@@ -303,23 +311,37 @@ bool digest_equal(const struct digest *a, const struct digest *b)
 
 /* ---- hashing ---- */
 
-struct hasher *hasher_new(enum digest_algo algo)
+static void hasher_start_evp(struct hasher *h)
 {
-	struct hasher *h = xcalloc(1, sizeof(*h));
 	h->ctx = EVP_MD_CTX_new();
 	if (h->ctx == NULL)
 		crypto_fatal("EVP_MD_CTX_new");
+	if (EVP_DigestInit_ex2(h->ctx, md_get(h->algo), NULL) != 1)
+		crypto_fatal("EVP_DigestInit_ex2");
+}
+
+struct hasher *hasher_new(enum digest_algo algo)
+{
+	struct hasher *h = xcalloc(1, sizeof(*h));
 	h->algo = algo;
+	if (algo_info(algo) == NULL)
+		crypto_fatal("unknown algorithm");
 	hasher_reset(h);
 	return h;
 }
 
 void hasher_reset(struct hasher *h)
 {
-	if (EVP_DigestInit_ex2(h->ctx, md_get(h->algo), NULL) != 1)
-		crypto_fatal("EVP_DigestInit_ex2");
 	h->size = 0;
+	h->npending = 0;
 	h->finished = false;
+	if (h->ctx == NULL && h->algo == DIGEST_SHA256 &&
+	    !__atomic_load_n(&md_ready, __ATOMIC_ACQUIRE))
+		return; /* short until shown otherwise */
+	if (h->ctx == NULL)
+		hasher_start_evp(h);
+	else if (EVP_DigestInit_ex2(h->ctx, md_get(h->algo), NULL) != 1)
+		crypto_fatal("EVP_DigestInit_ex2");
 }
 
 void hasher_update(struct hasher *h, const void *data, size_t n)
@@ -328,9 +350,23 @@ void hasher_update(struct hasher *h, const void *data, size_t n)
 		crypto_fatal("hasher_update after hasher_final");
 	if (n == 0)
 		return;
+	h->size += n;
+	if (h->ctx == NULL && h->npending + n <= HASHER_SHORT_MAX) {
+		if (h->pending == NULL)
+			h->pending = xmalloc(HASHER_SHORT_MAX);
+		memcpy(h->pending + h->npending, data, n);
+		h->npending += n;
+		return;
+	}
+	if (h->ctx == NULL) {
+		/* not short after all: libcrypto takes over from the start */
+		hasher_start_evp(h);
+		if (h->npending > 0 && EVP_DigestUpdate(h->ctx, h->pending, h->npending) != 1)
+			crypto_fatal("EVP_DigestUpdate");
+		h->npending = 0;
+	}
 	if (EVP_DigestUpdate(h->ctx, data, n) != 1)
 		crypto_fatal("EVP_DigestUpdate");
-	h->size += n;
 }
 
 void hasher_final(struct hasher *h, struct digest *out)
@@ -339,8 +375,12 @@ void hasher_final(struct hasher *h, struct digest *out)
 	if (h->finished)
 		crypto_fatal("hasher_final called twice");
 	memset(out, 0, sizeof(*out));
-	if (EVP_DigestFinal_ex(h->ctx, out->bytes, &len) != 1 || len != digest_algo_size(h->algo))
+	if (h->ctx == NULL) {
+		sha256_buffer(out->bytes, h->pending, h->npending);
+	} else if (EVP_DigestFinal_ex(h->ctx, out->bytes, &len) != 1 ||
+		   len != digest_algo_size(h->algo)) {
 		crypto_fatal("EVP_DigestFinal_ex");
+	}
 	out->algo = h->algo;
 	h->finished = true;
 }
@@ -354,7 +394,9 @@ void hasher_free(struct hasher *h)
 {
 	if (h == NULL)
 		return;
-	EVP_MD_CTX_free(h->ctx);
+	if (h->ctx != NULL)
+		EVP_MD_CTX_free(h->ctx);
+	free(h->pending);
 	free(h);
 }
 
