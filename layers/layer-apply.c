@@ -397,18 +397,27 @@ struct entry_info {
 	char *link; /* clean hardlink target, or NULL */
 };
 
-static int check_name(const char *raw, const char *what, char **clean, struct err **err)
+/* Check one name of entry `entry` (its path, or its hard link target raw):
+ * "layer entry 'link': hard link target '../x' leaves the root". */
+static int check_name(const char *entry, const char *raw, const char *what, char **clean,
+		      struct err **err)
 {
+	bool own = entry == raw;
 	if (strlen(raw) >= LAYER_MAX_ENTRY_PATH)
-		return err_set(err, ERR_TOOBIG, "layer entry '%.100s...': %s is too long", raw, what);
-	if (raw[0] == '/')
-		return err_set(err, ERR_INVALID, "layer entry '%s': %s is absolute", raw, what);
+		return own ? err_set(err, ERR_TOOBIG, "layer entry '%.100s...': %s is too long", raw, what)
+			   : err_set(err, ERR_TOOBIG, "layer entry '%.100s': %s '%.100s...' is too long",
+				     entry, what, raw);
+	const char *why = raw[0] == '/' ? "is absolute" : NULL;
 	struct err *e = NULL;
-	if (path_rel_safe(raw, clean, &e) < 0) {
+	if (why == NULL && path_rel_safe(raw, clean, &e) < 0) {
 		err_free(e);
-		return err_set(err, ERR_INVALID, "layer entry '%s': %s leaves the root", raw, what);
+		why = "leaves the root";
 	}
-	return 0;
+	if (why == NULL)
+		return 0;
+	if (own)
+		return err_set(err, ERR_INVALID, "layer entry '%s': %s %s", raw, what, why);
+	return err_set(err, ERR_INVALID, "layer entry '%s': %s '%s' %s", entry, what, raw, why);
 }
 
 static int entry_check(struct archive_entry *e, const struct layer_apply_opts *o,
@@ -417,7 +426,7 @@ static int entry_check(struct archive_entry *e, const struct layer_apply_opts *o
 	const char *name = archive_entry_pathname(e);
 	if (name == NULL)
 		return err_set(err, ERR_INVALID, "layer entry without a name");
-	int r = check_name(name, "path", &info->path, err);
+	int r = check_name(name, name, "path", &info->path, err);
 	if (r < 0)
 		return r;
 	const char *base = strrchr(info->path, '/');
@@ -429,8 +438,8 @@ static int entry_check(struct archive_entry *e, const struct layer_apply_opts *o
 			return err_set(err, ERR_INVALID, "layer entry '%s': invalid whiteout", name);
 	}
 	const char *hl = archive_entry_hardlink(e);
-	if (hl != NULL && (r = check_name(hl, "hard link target", &info->link, err)) < 0)
-		return err_wrap(err, "layer entry '%s'", name);
+	if (hl != NULL && (r = check_name(name, hl, "hard link target", &info->link, err)) < 0)
+		return r;
 	mode_t t = archive_entry_filetype(e);
 	if (hl == NULL && (t == AE_IFCHR || t == AE_IFBLK) && !o->allow_devices)
 		return err_set(err, ERR_DENIED, "layer entry '%s': device nodes are not allowed here",
