@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -389,4 +390,19 @@ void remove_dead_process_dirs(const char *dir, const char *prefix)
 		cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
 		remove_tree(p);
 	}
+}
+
+void run_on_threads(size_t n, void *(*worker)(void *), void *arg)
+{
+	pthread_t *t = xcalloc(n > 0 ? n : 1, sizeof(*t));
+	size_t started = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (pthread_create(&t[i], NULL, worker, arg) != 0)
+			break;
+		started = i;
+	}
+	worker(arg); /* this thread works too */
+	for (size_t i = 1; i <= started; i++)
+		pthread_join(t[i], NULL);
+	free(t);
 }

@@ -137,6 +137,12 @@ struct err;
 int file_write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
 		      struct err **err);
 
+/* Run worker(arg) on n threads at once, the calling thread being one of
+ * them, and return when all have returned. A thread that cannot be
+ * started is not retried: worker must take work from a shared queue, so
+ * fewer threads still finish it. n 0 counts as 1. */
+void run_on_threads(size_t n, void *(*worker)(void *), void *arg);
+
 /* rm -rf of a path bale created: a directory tree (not crossing into other
  * mounts, fixing up directories a step left without write or search
  * permission) or a single file. Errors are ignored: what cannot be removed

@@ -165,17 +165,7 @@ static int compress_all(const struct layer_compress_opts *o, struct zlayer *v, s
 	if (p.threads < 1)
 		p.threads = 1;
 	pthread_mutex_init(&p.lock, NULL);
-	pthread_t *t = xcalloc(jobs, sizeof(*t));
-	size_t started = 0;
-	for (size_t i = 1; i < jobs; i++) {
-		if (pthread_create(&t[i], NULL, zpool_worker, &p) != 0)
-			break;
-		started = i;
-	}
-	zpool_worker(&p); /* this thread works too */
-	for (size_t i = 1; i <= started; i++)
-		pthread_join(t[i], NULL);
-	free(t);
+	run_on_threads(jobs, zpool_worker, &p);
 	pthread_mutex_destroy(&p.lock);
 	if (p.rc < 0)
 		err_move(err, &p.err);

@@ -660,18 +660,7 @@ static int copy_blobs(struct copy *cx, const struct job *jobs, size_t n, struct 
 {
 	struct pool p = { .cx = cx, .jobs = jobs, .n = n };
 	pthread_mutex_init(&p.lock, NULL);
-	size_t nthreads = cx->c->jobs < n ? cx->c->jobs : n;
-	pthread_t *t = xcalloc(nthreads > 0 ? nthreads : 1, sizeof(*t));
-	size_t started = 0;
-	for (size_t i = 1; i < nthreads; i++) {
-		if (pthread_create(&t[i], NULL, pool_worker, &p) != 0)
-			break;
-		started = i;
-	}
-	pool_worker(&p); /* this thread works too */
-	for (size_t i = 1; i <= started; i++)
-		pthread_join(t[i], NULL);
-	free(t);
+	run_on_threads(cx->c->jobs < n ? cx->c->jobs : n, pool_worker, &p);
 	pthread_mutex_destroy(&p.lock);
 	if (p.rc < 0)
 		err_move(err, &p.err);
