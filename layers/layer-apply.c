@@ -573,6 +573,26 @@ static int opq_note(struct opq_set *s, const char *path, struct err **err)
 	return opq_add(s, dir, path, err);
 }
 
+/* The next entry of the layer, its header and names checked: 1 with *e
+ * and *info filled (info_release it), 0 at the end, or an error.
+ * *prev_end is where the previous entry's data ended (the caller sets it
+ * with data_end after reading or skipping that data). */
+static int next_entry(struct lreader *r, struct archive *a, const struct layer_apply_opts *o,
+		      uint64_t max, int64_t prev_end, struct archive_entry **e,
+		      struct entry_info *info, struct err **err)
+{
+	memset(info, 0, sizeof(*info));
+	int ar = archive_read_next_header(a, e);
+	if (ar == ARCHIVE_EOF)
+		return 0;
+	if (ar < ARCHIVE_WARN)
+		return ar_fail(r, a, "cannot read layer", err);
+	int rc = header_check(a, *e, prev_end, max, err);
+	if (rc == 0)
+		rc = entry_check(*e, o, info, err);
+	return rc < 0 ? rc : 1;
+}
+
 /* Check every header; with opq, also collect the opaque directories. */
 static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, struct opq_set *opq,
 		      struct err **err)
@@ -583,21 +603,10 @@ static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, st
 	if (rc < 0)
 		return rc;
 	struct archive_entry *e;
+	struct entry_info info;
 	int64_t prev_end = 0;
-	for (;;) {
-		int ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar < ARCHIVE_WARN) {
-			rc = ar_fail(&r, a, "cannot read layer", err);
-			break;
-		}
-		if ((rc = header_check(a, e, prev_end, max, err)) < 0)
-			break;
-		struct entry_info info = { 0 };
-		rc = entry_check(e, o, &info, err);
-		if (rc == 0 && opq != NULL)
-			rc = opq_note(opq, info.path, err);
+	while ((rc = next_entry(&r, a, o, max, prev_end, &e, &info, err)) > 0) {
+		rc = opq != NULL ? opq_note(opq, info.path, err) : 0;
 		info_release(&info);
 		if (rc < 0)
 			break;
@@ -607,6 +616,8 @@ static int scan_layer(int fd, const struct layer_apply_opts *o, uint64_t max, st
 		}
 		prev_end = data_end(a);
 	}
+	if (rc < 0)
+		info_release(&info);
 	ar_close(&r, a);
 	return rc;
 }
@@ -1061,30 +1072,19 @@ static int extract_layer(int fd, int root, const struct layer_apply_opts *o, uin
 		return rc;
 	struct ax x = { .o = o, .root = root, .parent_fd = -1, .opq = opq };
 	struct archive_entry *e;
+	struct entry_info info;
 	int64_t prev_end = 0;
-	for (;;) {
-		int ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar < ARCHIVE_WARN) {
-			rc = ar_fail(&r, a, "cannot read layer", err);
-			break;
-		}
-		struct entry_info info = { 0 };
-		rc = header_check(a, e, prev_end, max, err);
-		if (rc == 0)
-			rc = entry_check(e, o, &info, err);
-		if (rc == 0)
-			rc = extract_entry(&x, a, e, &info, err);
+	while ((rc = next_entry(&r, a, o, max, prev_end, &e, &info, err)) > 0) {
+		rc = extract_entry(&x, a, e, &info, err);
 		if (rc == 0 && archive_read_data_skip(a) < ARCHIVE_WARN)
-			rc = -1;
-		prev_end = data_end(a);
-		if (rc == -1)
 			rc = ar_fail(&r, a, "cannot read layer", err);
+		prev_end = data_end(a);
 		info_release(&info);
 		if (rc < 0)
 			break;
 	}
+	if (rc < 0)
+		info_release(&info);
 	if (rc == 0 && lr_drain(&r) < 0)
 		rc = ar_fail(&r, NULL, "cannot read layer", err);
 	if (rc == 0 && diff_id != NULL)
