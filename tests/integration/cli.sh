@@ -11,7 +11,7 @@ for lib in libarchive openssl libcurl zstd libgit2 libyaml jansson libmicrohttpd
 done
 
 run "$BALE" version --short
-like "$T_OUT" "^[0-9]+\.[0-9]+\.[0-9]+$" "version --short prints only the version"
+like "$T_OUT" "^[0-9]+\.[0-9]+\.[0-9]+(-[0-9]+-g[0-9a-f]+|-untagged-g[0-9a-f]+)?(-dirty)?$" "version --short prints only the version"
 run "$BALE" --version
 like "$T_OUT" "^bale [0-9]" "--version is version"
 
