@@ -637,6 +637,8 @@ int cas_writer_resume(struct cas_writer **out, struct cas *c, enum digest_algo a
 
 int cas_writer_write(struct cas_writer *w, const void *data, size_t n, struct err **err)
 {
+	if (w->verified)
+		return err_set(err, ERR_INVALID, "blob written after it was sealed");
 	int r = write_all(w->fd, data, n);
 	if (r < 0)
 		return err_sys(err, ERR_IO, -r, "cannot write temp file in '%s/ingest'", w->cas->root);
@@ -753,6 +755,18 @@ static int writer_check(struct cas_writer *w, const struct digest *expected, int
 	if (!digest_equal(expected, got))
 		return err_set(err, ERR_DIGEST, "digest mismatch: expected '%s', got '%s'",
 			       digest_format(expected, a), digest_format(got, b));
+	return 0;
+}
+
+int cas_writer_seal(struct cas_writer *w, struct digest *out, struct err **err)
+{
+	if (!w->verified) {
+		int r = writer_check(w, NULL, -1, &w->got, err);
+		if (r < 0)
+			return r;
+		w->verified = true;
+	}
+	*out = w->got;
 	return 0;
 }
 

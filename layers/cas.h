@@ -141,6 +141,14 @@ const char *cas_writer_id(const struct cas_writer *w);
  * the writer. */
 void cas_writer_digest(const struct cas_writer *w, struct digest *out);
 
+/* Finish hashing: *out gets the digest of every byte written (the
+ * writer's algorithm), and no more bytes may be written. The writer stays
+ * the caller's, to commit (which then checks expected against this
+ * digest, without hashing again) or abort. For producers that need the
+ * digest before they commit, such as an uncompressed layer whose blob
+ * digest is its diff_id. Errors: ERR_IO (hash-behind could not read back). */
+int cas_writer_seal(struct cas_writer *w, struct digest *out, struct err **err);
+
 /* Verify and publish. expected (may be NULL: accept whatever was written)
  * is checked against the content, expected_size (-1: any) against the
  * size. On success the blob is in the store, *out (if not NULL) gets its

@@ -22,6 +22,10 @@
 
 #define CHUNK_SIZE (1u << 20)
 #define DICT_SIZE 32768u
+/* An uncompressed tar: writes this large skip the ring and go straight to
+ * the sink, so file data is copied once (into the page cache) while it is
+ * still in the CPU's cache; smaller ones (headers) are gathered. */
+#define DIRECT_MIN (64u << 10)
 
 enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
 
@@ -246,7 +250,10 @@ struct lpipe *lpipe_new(enum layer_compression comp, int level, int threads, str
 	p->comp = comp;
 	p->w = w;
 	p->fd = fd;
-	p->tar_h = hasher_new(DIGEST_SHA256);
+	/* Uncompressed, the blob is the tar: one hash gives both digests
+	 * (the CAS writer's own, or blob_h for an fd). */
+	if (comp != LAYER_COMPRESS_NONE)
+		p->tar_h = hasher_new(DIGEST_SHA256);
 	if (w == NULL)
 		p->blob_h = hasher_new(DIGEST_SHA256);
 	if (threads <= 0)
@@ -294,6 +301,15 @@ struct lpipe *lpipe_new(enum layer_compression comp, int level, int threads, str
 	return p;
 }
 
+/* The sink's first error, for the producer's caller. */
+static int inline_slot_error(struct lpipe *p, struct err **err)
+{
+	int r = err_code(p->error);
+	if (err != NULL && p->error != NULL)
+		err_set(err, r, "%s", err_msg(p->error));
+	return r;
+}
+
 /* Without a sink thread: process the filled slot right here. */
 static int inline_slot(struct lpipe *p, bool last, struct err **err)
 {
@@ -301,12 +317,7 @@ static int inline_slot(struct lpipe *p, bool last, struct err **err)
 	s->last = last;
 	int r = p->comp == LAYER_COMPRESS_ZSTD ? zstd_sink_slot(p, s) : sink_write(p, s->in, s->in_len);
 	s->in_len = 0;
-	if (r < 0) {
-		r = err_code(p->error);
-		if (err != NULL && p->error != NULL)
-			err_set(err, r, "%s", err_msg(p->error));
-	}
-	return r;
+	return r < 0 ? inline_slot_error(p, err) : 0;
 }
 
 /* Hand the slot being filled to the threads and take the next free one. */
@@ -347,8 +358,15 @@ static int queue_slot(struct lpipe *p, bool last, struct err **err)
 int lpipe_write(struct lpipe *p, const void *data, size_t n, struct err **err)
 {
 	const unsigned char *d = data;
-	hasher_update(p->tar_h, data, n);
 	p->tar_size += n;
+	if (p->tar_h == NULL && n >= DIRECT_MIN) {
+		int r = p->ring[0].in_len > 0 ? inline_slot(p, false, err) : 0;
+		if (r == 0 && sink_write(p, data, n) < 0)
+			r = inline_slot_error(p, err);
+		return r;
+	}
+	if (p->tar_h != NULL)
+		hasher_update(p->tar_h, data, n);
 	while (n > 0) {
 		struct slot *s = &p->ring[p->fill_seq % p->nring];
 		size_t k = CHUNK_SIZE - s->in_len;
@@ -387,11 +405,16 @@ int lpipe_finish(struct lpipe *p, struct layer_result *out, struct err **err)
 	}
 	if (r < 0)
 		return r;
-	hasher_final(p->tar_h, &out->diff_id);
 	out->tar_size = p->tar_size;
 	out->blob_size = p->blob_size;
 	if (p->blob_h != NULL)
 		hasher_final(p->blob_h, &out->blob);
+	else if (p->tar_h == NULL && (r = cas_writer_seal(p->w, &out->blob, err)) < 0)
+		return r;
+	if (p->tar_h != NULL)
+		hasher_final(p->tar_h, &out->diff_id);
+	else
+		out->diff_id = out->blob;
 	out->media_type = layer_media_type(p->comp);
 	return 0;
 }

@@ -19,7 +19,7 @@
 #include "layers/image.h"
 #include "layers/layer-pipe.h"
 
-#define READ_CHUNK (1u << 20)
+#define READ_CHUNK (128u << 10) /* stays in L2 from read to page cache */
 #define XATTR_LIST_MAX_BYTES 65536
 
 int layer_compression_parse(const char *s, enum layer_compression *out, struct err **err)

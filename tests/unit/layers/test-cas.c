@@ -219,6 +219,36 @@ static void test_batch(struct cas *c)
 	is_int(count_entries("ingest", "tmp-"), 0, "nothing left of it");
 }
 
+/* Seal: the digest before the commit, then no more writes. */
+static void test_seal(struct cas *c)
+{
+	struct err *err = NULL;
+	struct cas_writer *w = NULL;
+	struct digest want, sealed, got, other;
+	digest_buffer(&want, DIGEST_SHA256, "sealed blob", 11);
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	cas_writer_write(w, "sealed ", 7, &err);
+	cas_writer_write(w, "blob", 4, &err);
+	ok(cas_writer_seal(w, &sealed, &err) == 0 && digest_equal(&sealed, &want),
+	   "seal gives the digest of every byte written");
+	ok(!cas_has(c, &want), "a sealed blob is not visible yet");
+	is_int(cas_writer_write(w, "x", 1, &err), ERR_INVALID, "a write after the seal is refused");
+	err_freep(&err);
+	ok(cas_writer_seal(w, &got, &err) == 0 && digest_equal(&got, &want), "sealing twice is the same");
+	ok(cas_writer_commit(w, &want, 11, &got, NULL, &err) == 0 && digest_equal(&got, &want),
+	   "commit checks the expected digest against the sealed one");
+	ok(cas_has(c, &want), "and publishes the blob");
+
+	digest_buffer(&other, DIGEST_SHA256, "other", 5);
+	ok(cas_writer_new(&w, c, 0, NULL, &err) == 0, "writer");
+	cas_writer_write(w, "not other", 9, &err);
+	ok(cas_writer_seal(w, &sealed, &err) == 0, "seal");
+	is_int(cas_writer_commit(w, &other, -1, NULL, NULL, &err), ERR_DIGEST,
+	       "a commit expecting another digest fails after a seal");
+	err_freep(&err);
+	is_int(count_entries("ingest", "tmp-"), 0, "and removes its temp file");
+}
+
 static void test_resume(struct cas *c)
 {
 	struct err *err = NULL;
@@ -337,6 +367,7 @@ int main(void)
 	test_mismatch(c);
 	test_hash_behind(c);
 	test_batch(c);
+	test_seal(c);
 	test_resume(c);
 	cas_free(c);
 	test_crash_cleanup();
