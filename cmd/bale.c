@@ -1,5 +1,5 @@
-/* bale: entry point. Parses the global options that come before the command
- * name, then hands the rest of argv to the subcommand. */
+/* What the subcommands share: the command lookup, usage and error output,
+ * the global options table. main() is in cmd/main.c. */
 #include "config.h"
 
 #include <getopt.h>
@@ -27,6 +27,14 @@ static const char main_usage[] =
 	"                     also $BALE_LOG)\n"
 	"  -h, --help         show this help\n"
 	"  -v, --version      same as `bale version`\n";
+
+const struct option bale_global_options[] = {
+	{ "root", required_argument, NULL, 'r' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
 
 const struct bale_command *bale_command_find(const char *name)
 {
@@ -67,97 +75,7 @@ void bale_print_main_usage(FILE *out)
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; bale_commands[i] != NULL; i++)
 		fprintf(out, "  %-10s %s\n", bale_commands[i]->name, bale_commands[i]->summary);
-	fputs("\nRun 'bale help COMMAND' for a command's options.\n", out);
-}
-
-__attribute__((format(printf, 1, 2))) static int main_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "bale: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'bale --help' for more information.\n");
-	return BALE_EXIT_USAGE;
-}
-
-static int set_log_level(const char *value)
-{
-	enum log_level level;
-	struct err *err = NULL;
-	if (log_level_parse(value, &level, &err) < 0) {
-		fprintf(stderr, "bale: --log-level: %s\nTry 'bale --help' for more information.\n",
-			err_msg(err));
-		err_free(err);
-		return BALE_EXIT_USAGE;
-	}
-	log_set_level(level);
-	return BALE_EXIT_OK;
-}
-
-int main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct bale_globals g = { .root = NULL, .argv0 = argv[0] };
-	struct err *err = NULL;
-
-	if (log_init_from_env(&err) < 0) {
-		fprintf(stderr, "bale: BALE_LOG: %s\n", err_msg(err));
-		err_free(err);
-		return BALE_EXIT_USAGE;
-	}
-
-	/* '+': stop at the first non-option, which is the command name. */
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (optarg[0] == '\0')
-				return main_usage_error("--root: %s", "empty directory name");
-			g.root = optarg;
-			break;
-		case 'l':
-			if (set_log_level(optarg) != BALE_EXIT_OK)
-				return BALE_EXIT_USAGE;
-			break;
-		case 'h':
-			bale_print_main_usage(stdout);
-			return BALE_EXIT_OK;
-		case 'v':
-			optind = 0;
-			return bale_command_find("version")->run(1, (char *[]){ (char *)"version", NULL }, &g);
-		default:
-			if (optopt != 0)
-				return main_usage_error("option '-%c' is not a global option", optopt);
-			return main_usage_error("unknown or incomplete global option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc) {
-		bale_print_main_usage(stderr);
-		return BALE_EXIT_USAGE;
-	}
-	const struct bale_command *cmd = bale_command_find(argv[optind]);
-	if (cmd == NULL)
-		return main_usage_error("'%s' is not a bale command", argv[optind]);
-
-	int sub_argc = argc - optind;
-	char **sub_argv = argv + optind;
-	/* `bale CMD [OPTIONS] --help` prints that command's help. The scan stops
-	 * at the first word that is not an option (an option's value, an image
-	 * name, a command to run) so that `bale run IMG ls -h` passes -h on. */
-	for (int i = 1; i < sub_argc && sub_argv[i][0] == '-' && strcmp(sub_argv[i], "--") != 0; i++)
-		if (strcmp(sub_argv[i], "--help") == 0 || strcmp(sub_argv[i], "-h") == 0)
-			return bale_print_usage(cmd);
-	optind = 0; /* full getopt reinitialisation for the subcommand */
-	opterr = 1;
-	return cmd->run(sub_argc, sub_argv, &g);
+	fputs("\nRun 'bale help COMMAND' for a command's manual, 'man bale' for more.\n", out);
 }
 
 int bale_store_gc(struct store *s, size_t *blobs, uint64_t *bytes, struct err **err)

@@ -3,6 +3,7 @@
 #ifndef BALE_CMD_BALE_H
 #define BALE_CMD_BALE_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,12 +24,18 @@ struct bale_globals {
 
 struct bale_command {
 	const char *name;
-	const char *summary; /* one line for `bale --help` */
-	const char *usage;   /* full help for `bale help NAME` and NAME --help */
+	const char *summary; /* one line for `bale --help` (NAME of its man page) */
+	const char *usage;   /* `bale help NAME` and NAME --help: its man page as text */
+	/* The long options its getopt_long() takes, {NULL}-terminated: what
+	 * tests/unit/cmd/test-help-pages checks the page's OPTIONS against. */
+	const struct option *options;
 	/* argv[0] is the command name; getopt_long may be used (optind is reset
 	 * before the call). Returns an enum bale_exit. */
 	int (*run)(int argc, char **argv, const struct bale_globals *g);
 };
+
+/* The global options, before the command name (cmd/bale.c). */
+extern const struct option bale_global_options[];
 
 /* Every subcommand, in the order `bale --help` lists them; NULL-terminated. */
 extern const struct bale_command *const bale_commands[];

@@ -39,33 +39,36 @@ static int parse_epoch(const char *s, int64_t *out)
 	return str_to_i64(s, out) < 0 || *out < 0 ? -1 : 0;
 }
 
+enum { O_NOCACHE = 256, O_PULL, O_NETWORK, O_FORMAT, O_COMPRESSION, O_LABEL, O_SECRET,
+       O_OUTPUT, O_PUSH, O_IIDFILE, O_PROGRESS, O_SDE, O_TARGET, O_BUILDARG };
+
+/* Also in .options, for the help test and shell completion. */
+static const struct option build_options[] = {
+	{ "file", required_argument, NULL, 'f' },
+	{ "tag", required_argument, NULL, 't' },
+	{ "build-arg", required_argument, NULL, O_BUILDARG },
+	{ "target", required_argument, NULL, O_TARGET },
+	{ "no-cache", no_argument, NULL, O_NOCACHE },
+	{ "pull", no_argument, NULL, O_PULL },
+	{ "network", required_argument, NULL, O_NETWORK },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "compression", required_argument, NULL, O_COMPRESSION },
+	{ "label", required_argument, NULL, O_LABEL },
+	{ "secret", required_argument, NULL, O_SECRET },
+	{ "output", required_argument, NULL, 'o' },
+	{ "push", no_argument, NULL, O_PUSH },
+	{ "iidfile", required_argument, NULL, O_IIDFILE },
+	{ "progress", required_argument, NULL, O_PROGRESS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "source-date-epoch", required_argument, NULL, O_SDE },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int parse(int argc, char **argv, struct build_cli *c)
 {
-	enum { O_NOCACHE = 256, O_PULL, O_NETWORK, O_FORMAT, O_COMPRESSION, O_LABEL, O_SECRET,
-	       O_OUTPUT, O_PUSH, O_IIDFILE, O_PROGRESS, O_SDE, O_TARGET, O_BUILDARG };
-	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "tag", required_argument, NULL, 't' },
-		{ "build-arg", required_argument, NULL, O_BUILDARG },
-		{ "target", required_argument, NULL, O_TARGET },
-		{ "no-cache", no_argument, NULL, O_NOCACHE },
-		{ "pull", no_argument, NULL, O_PULL },
-		{ "network", required_argument, NULL, O_NETWORK },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "compression", required_argument, NULL, O_COMPRESSION },
-		{ "label", required_argument, NULL, O_LABEL },
-		{ "secret", required_argument, NULL, O_SECRET },
-		{ "output", required_argument, NULL, 'o' },
-		{ "push", no_argument, NULL, O_PUSH },
-		{ "iidfile", required_argument, NULL, O_IIDFILE },
-		{ "progress", required_argument, NULL, O_PROGRESS },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "source-date-epoch", required_argument, NULL, O_SDE },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct err *err = NULL;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "f:t:o:q", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:t:o:q", build_options, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			c->o.file = optarg;
@@ -217,36 +220,8 @@ static int run_build(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_build = {
 	.name = "build",
-	.summary = "build an image from a Containerfile, rootless and daemonless",
-	.usage =
-		"usage: bale build [OPTIONS] CONTEXT\n"
-		"\n"
-		"Build the Containerfile (or Dockerfile) of CONTEXT into an image of the\n"
-		"local store, as `docker build` would. CONTEXT is a directory, `-` (a tar\n"
-		"stream on stdin), or a git URL (https://host/repo.git#ref:subdir,\n"
-		"file:///path/repo#ref). Prints the image id (config digest) on stdout.\n"
-		"\n"
-		"Options:\n"
-		"  -f, --file FILE|-           the Containerfile (default CONTEXT/Containerfile,\n"
-		"                              then CONTEXT/Dockerfile)\n"
-		"  -t, --tag NAME:TAG          tag the image (repeatable)\n"
-		"  --build-arg K[=V]           set a build argument (K alone: from the environment)\n"
-		"  --target STAGE              build up to this stage\n"
-		"  --no-cache                  do not use the build cache\n"
-		"  --pull                      always pull base images\n"
-		"  --network host|none         the network of RUN steps (default host)\n"
-		"  --format oci|docker         manifest media types (default oci)\n"
-		"  --compression zstd|gzip|none  compress layers when they are stored (default:\n"
-		"                              store them uncompressed, and gzip them when the\n"
-		"                              image leaves: --push, --output type=oci|oci-archive)\n"
-		"  --label K=V                 add a label to the image (repeatable)\n"
-		"  --secret id=ID,src=PATH     a secret for RUN --mount=type=secret\n"
-		"  -o, --output type=T,dest=D  also write the image: oci (layout dir),\n"
-		"                              oci-archive, docker-archive, local (rootfs dir)\n"
-		"  --push                      push every -t name after the build\n"
-		"  --iidfile FILE              write the image id to FILE\n"
-		"  --progress auto|tty|plain|json  step output (default auto)\n"
-		"  -q, --quiet                 print only the image id\n"
-		"  --source-date-epoch N       reproducible timestamps (default $SOURCE_DATE_EPOCH)\n",
+	.summary = bale_summary_build,
+	.usage = bale_help_build,
+	.options = build_options,
 	.run = run_build,
 };

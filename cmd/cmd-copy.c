@@ -114,14 +114,16 @@ void cmd_regc_finish(struct cmd_regc_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option copy_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
+						{ NULL, 0, NULL, 0 } };
+
 static int run_copy(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
-					      { NULL, 0, NULL, 0 } };
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
 	int c;
-	while ((c = getopt_long(argc, argv, "j:qa", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:qa", copy_options, NULL)) != -1) {
 		int r = cmd_regc_option(&o, c, optarg, &cmd_copy);
 		if (r == 0)
 			r = bale_usage_error(&cmd_copy, "unknown option");
@@ -156,24 +158,8 @@ static int run_copy(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_copy = {
 	.name = "copy",
-	.summary = "copy an image between registries, the store, OCI dirs",
-	.usage = "usage: bale copy [OPTIONS] SOURCE DESTINATION\n"
-		 "\n"
-		 "Copy an image. SOURCE and DESTINATION are one of:\n"
-		 "  [docker://]REF          a registry (a plain reference means this)\n"
-		 "  local:NAME              the local store\n"
-		 "  oci:DIR[:TAG]           an OCI image layout directory\n"
-		 "  oci-archive:FILE[:TAG]  the same as a tar file\n"
-		 "  docker-archive:FILE[:REF]  what `docker save` writes and `docker load` reads\n"
-		 "An index is resolved to one platform unless --all is given.\n"
-		 "Uncompressed layers (as `bale build` stores them) are gzipped on the way\n"
-		 "to a registry, oci: or oci-archive: (as skopeo does), kept as they are\n"
-		 "for local:, and a docker-archive holds uncompressed layers anyway;\n"
-		 "--compression chooses otherwise. Compressed layers are copied as they are.\n"
-		 "Prints the digest of what was written.\n"
-		 "\n"
-		 "Options:\n" CMD_REGC_USAGE CMD_REGC_COMPRESSION_USAGE
-		 "  -a, --all              copy every platform of an index, and the index\n"
-		 "      --platform OS/ARCH[/VARIANT]  the platform to copy (default: this machine's)\n",
+	.summary = bale_summary_copy,
+	.usage = bale_help_copy,
+	.options = copy_options,
 	.run = run_copy,
 };

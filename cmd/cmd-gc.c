@@ -39,21 +39,23 @@ static int parse_grace(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option gc_options[] = {
+	{"dry-run", no_argument, NULL, 'n'},
+	{"delete-untagged", no_argument, NULL, 'u'},
+	{"config", required_argument, NULL, 'c'},
+	{"root", required_argument, NULL, 'r'},
+	{"grace", required_argument, NULL, 'g'},
+	{NULL, 0, NULL, 0},
+};
+
 static int run_gc(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-	        {"dry-run", no_argument, NULL, 'n'},
-	        {"delete-untagged", no_argument, NULL, 'u'},
-	        {"config", required_argument, NULL, 'c'},
-	        {"root", required_argument, NULL, 'r'},
-	        {"grace", required_argument, NULL, 'g'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct reg_gc_opts o = {.grace = GC_DEFAULT_GRACE};
 	const char *config = NULL, *root = NULL;
 	struct err *err = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:", gc_options, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.dry_run = true; break;
 		case 'u': o.delete_untagged = true; break;
@@ -94,20 +96,8 @@ static int run_gc(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_gc = {
         .name = "gc",
-        .summary = "remove unreferenced blobs and manifests from a registry store",
-        .usage = "usage: bale gc [--dry-run] [--delete-untagged] [--grace SECONDS]\n"
-                 "               [-c FILE | --root DIR]\n"
-                 "\n"
-                 "Remove what no tagged manifest, index, referrer or upload needs from the\n"
-                 "storage of `bale serve` ($BALE_ROOT/registry, the root of -c FILE, or\n"
-                 "--root DIR). It may run while the server serves: anything written or\n"
-                 "linked in the last SECONDS (default 3600) is kept.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -n, --dry-run          list what would be removed, remove nothing\n"
-                 "      --delete-untagged  also remove manifests no tag reaches\n"
-                 "      --grace SECONDS    spare anything younger than this\n"
-                 "  -c, --config FILE      the registry configuration (for its root)\n"
-                 "      --root DIR         the registry storage directory\n",
+        .summary = bale_summary_gc,
+        .usage = bale_help_gc,
+        .options = gc_options,
         .run = run_gc,
 };

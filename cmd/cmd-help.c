@@ -6,6 +6,8 @@
 #include "cmd/bale.h"
 #include "cmd/commands.h"
 
+static const struct option help_options[] = { { NULL, 0, NULL, 0 } };
+
 static int run_help(int argc, char **argv, const struct bale_globals *g)
 {
 	(void)g;
@@ -23,10 +25,8 @@ static int run_help(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_help = {
 	.name = "help",
-	.summary = "show help for bale or one command",
-	.usage = "usage: bale help [COMMAND]\n"
-		 "\n"
-		 "Without COMMAND, list bale's commands; with it, show that command's\n"
-		 "usage and options (the same text as `bale COMMAND --help`).\n",
+	.summary = bale_summary_help,
+	.usage = bale_help_help,
+	.options = help_options,
 	.run = run_help,
 };

@@ -137,15 +137,17 @@ static void row_release(struct row *r)
 	free(r->created);
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option images_options[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_images(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", images_options, NULL)) != -1) {
 		if (c != 'f')
 			return bale_usage_error(&cmd_images, "unknown option");
 		if (str_eq(optarg, "json"))
@@ -181,13 +183,8 @@ static int run_images(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_images = {
 	.name = "images",
-	.summary = "list the images in the local store",
-	.usage = "usage: bale images [--format table|json]\n"
-		 "\n"
-		 "List the images of the local store: repository, tag, image id (the\n"
-		 "config digest, as docker shows it), creation time and size (the\n"
-		 "stored, compressed size of config and layers). --format json prints\n"
-		 "one JSON object per image and line, with the full ID and the manifest\n"
-		 "Digest, Created as RFC 3339 and Size in bytes.\n",
+	.summary = bale_summary_images,
+	.usage = bale_help_images,
+	.options = images_options,
 	.run = run_images,
 };

@@ -27,18 +27,20 @@ static int created_time(int64_t *out, struct err **err)
 	return 0;
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option import_options[] = {
+	{ "compression", required_argument, NULL, 'c' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_import(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "compression", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct err *err = NULL;
 	struct layer_write_opts o;
 	layer_write_opts_init(&o);
 	o.compression = LAYER_COMPRESS_GZIP;
 	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", import_options, NULL)) != -1) {
 		if (c != 'c')
 			return bale_usage_error(&cmd_import, "unknown option");
 		if (layer_compression_parse(optarg, &o.compression, &err) < 0) {
@@ -74,13 +76,8 @@ static int run_import(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_import = {
 	.name = "import",
-	.summary = "make a one-layer image from a rootfs tarball",
-	.usage = "usage: bale import [--compression gzip|zstd|none] ROOTFS.tar[.gz|.zst] NAME[:TAG]\n"
-		 "\n"
-		 "Store the tarball (plain, gzip or zstd; '-' reads stdin) as the single\n"
-		 "layer of a new image named NAME[:TAG], for linux on this machine's\n"
-		 "architecture, and print its manifest digest. The layer is stored with\n"
-		 "gzip unless --compression says otherwise. The creation time is\n"
-		 "$SOURCE_DATE_EPOCH when set, so the same tarball gives the same image.\n",
+	.summary = bale_summary_import,
+	.usage = bale_help_import,
+	.options = import_options,
 	.run = run_import,
 };

@@ -9,10 +9,12 @@
 #include "cmd/bale.h"
 #include "cmd/commands.h"
 
+static const struct option info_options[] = { { NULL, 0, NULL, 0 } };
+
 static int run_info(int argc, char **argv, const struct bale_globals *g)
 {
 	(void)g;
-	if (getopt_long(argc, argv, "", (const struct option[]){ { NULL, 0, NULL, 0 } }, NULL) != -1)
+	if (getopt_long(argc, argv, "", info_options, NULL) != -1)
 		return bale_usage_error(&cmd_info, "unknown option");
 	if (optind < argc)
 		return bale_usage_error(&cmd_info, "unexpected argument '%s'", argv[optind]);
@@ -36,13 +38,8 @@ static int run_info(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_info = {
 	.name = "info",
-	.summary = "show what the machine offers the build sandbox",
-	.usage = "usage: bale info\n"
-		 "\n"
-		 "Probe and print what the sandbox can use here: user namespaces and the id\n"
-		 "mapping (subordinate ranges from /etc/subuid, a single id, or real root),\n"
-		 "kernel overlayfs in the user namespace or the slower copy fallback,\n"
-		 "seccomp, and the cgroup version. Exits 1 when no user namespace can be\n"
-		 "created (nothing can run then).\n",
+	.summary = bale_summary_info,
+	.usage = bale_help_info,
+	.options = info_options,
 	.run = run_info,
 };

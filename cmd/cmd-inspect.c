@@ -68,10 +68,12 @@ static int inspect_one(struct store *s, const char *ref, json_t *out, struct err
 	return 0;
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option inspect_options[] = { { NULL, 0, NULL, 0 } };
+
 static int run_inspect(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+	if (getopt_long(argc, argv, "", inspect_options, NULL) != -1)
 		return bale_usage_error(&cmd_inspect, "unknown option");
 	if (optind >= argc)
 		return bale_usage_error(&cmd_inspect, "expected at least one IMAGE");
@@ -92,12 +94,8 @@ static int run_inspect(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_inspect = {
 	.name = "inspect",
-	.summary = "show an image's config, manifest and layers as JSON",
-	.usage = "usage: bale inspect IMAGE...\n"
-		 "\n"
-		 "Print a JSON array with one object per IMAGE (a name or an image id):\n"
-		 "Id (config digest), RepoTags, Digest (of the stored descriptor),\n"
-		 "ManifestDigest, MediaType, Size, Layers (Digest, DiffID, MediaType,\n"
-		 "Size), and the Config and Manifest documents themselves.\n",
+	.summary = bale_summary_inspect,
+	.usage = bale_help_inspect,
+	.options = inspect_options,
 	.run = run_inspect,
 };

@@ -12,16 +12,18 @@
 #include "common/util.h"
 #include "layers/archive.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option load_options[] = {
+	{ "input", required_argument, NULL, 'i' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_load(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "input", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct err *err = NULL;
 	const char *in = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:", load_options, NULL)) != -1) {
 		if (c != 'i')
 			return bale_usage_error(&cmd_load, "unknown option");
 		in = optarg;
@@ -48,11 +50,8 @@ static int run_load(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_load = {
 	.name = "load",
-	.summary = "load images from a docker-archive or oci-archive tar",
-	.usage = "usage: bale load [-i FILE]\n"
-		 "\n"
-		 "Read an archive written by `docker save`, `bale save` or `skopeo copy\n"
-		 "... oci-archive:FILE` (plain or compressed; default stdin) into the\n"
-		 "local store and print the names (or digests) it loaded.\n",
+	.summary = bale_summary_load,
+	.usage = bale_help_load,
+	.options = load_options,
 	.run = run_load,
 };

@@ -80,17 +80,19 @@ static int read_password_stdin(char **out, struct err **err)
 	return 0;
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option login_options[] = {
+	{ "username", required_argument, NULL, 'u' },
+	{ "password", required_argument, NULL, 'p' },
+	{ "password-stdin", no_argument, NULL, 's' },
+	{ "authfile", required_argument, NULL, CMD_REGC_OPT_AUTHFILE },
+	{ "tls-verify", optional_argument, NULL, CMD_REGC_OPT_TLS_VERIFY },
+	{ "cert-dir", required_argument, NULL, CMD_REGC_OPT_CERT_DIR },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_login(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "username", required_argument, NULL, 'u' },
-		{ "password", required_argument, NULL, 'p' },
-		{ "password-stdin", no_argument, NULL, 's' },
-		{ "authfile", required_argument, NULL, CMD_REGC_OPT_AUTHFILE },
-		{ "tls-verify", optional_argument, NULL, CMD_REGC_OPT_TLS_VERIFY },
-		{ "cert-dir", required_argument, NULL, CMD_REGC_OPT_CERT_DIR },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
 	o.progress_mode = PROGRESS_QUIET;
@@ -98,7 +100,7 @@ static int run_login(int argc, char **argv, const struct bale_globals *g)
 	bool from_stdin = false;
 	int c;
 	(void)g;
-	while ((c = getopt_long(argc, argv, "u:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:p:", login_options, NULL)) != -1) {
 		int r = 1;
 		if (c == 'u') {
 			free(user);
@@ -164,20 +166,8 @@ static int run_login(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_login = {
 	.name = "login",
-	.summary = "log in to a registry (docker's config.json)",
-	.usage = "usage: bale login [OPTIONS] [REGISTRY]\n"
-		 "\n"
-		 "Check USER's credentials with REGISTRY (default docker.io) and store\n"
-		 "them as docker does: through the credential helper config.json names\n"
-		 "(credHelpers, credsStore), else base64 in its \"auths\".\n"
-		 "\n"
-		 "Options:\n"
-		 "  -u, --username USER        user name (asked on the terminal if absent)\n"
-		 "  -p, --password PASS        password (visible to other users: prefer the next)\n"
-		 "      --password-stdin       read the password from standard input\n"
-		 "      --authfile FILE        config file (default $DOCKER_CONFIG/config.json\n"
-		 "                             or ~/.docker/config.json)\n"
-		 "      --tls-verify=false     do not verify TLS certificates (and allow HTTP)\n"
-		 "      --cert-dir DIR         certs.d root: DIR/HOST:PORT/ca.crt\n",
+	.summary = bale_summary_login,
+	.usage = bale_help_login,
+	.options = login_options,
 	.run = run_login,
 };

@@ -10,16 +10,18 @@
 #include "common/util.h"
 #include "registry/credentials.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option logout_options[] = {
+	{ "authfile", required_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_logout(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "authfile", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *authfile = NULL;
 	int c;
 	(void)g;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", logout_options, NULL)) != -1) {
 		if (c != 'f')
 			return bale_usage_error(&cmd_logout, "unknown option");
 		authfile = optarg;
@@ -36,10 +38,8 @@ static int run_logout(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_logout = {
 	.name = "logout",
-	.summary = "remove stored credentials for a registry",
-	.usage = "usage: bale logout [--authfile FILE] [REGISTRY]\n"
-		 "\n"
-		 "Remove the credentials stored for REGISTRY (default docker.io) from\n"
-		 "the credential helper and from config.json.\n",
+	.summary = bale_summary_logout,
+	.usage = bale_help_logout,
+	.options = logout_options,
 	.run = run_logout,
 };

@@ -14,27 +14,6 @@
 #include "parser/expand.h"
 #include "parser/parser.h"
 
-static const char parse_usage[] =
-	"usage: bale parse [-f FILE|-] [--format json|text]\n"
-	"       bale parse --expand WORD [--env K=V]... [--escape CHAR]\n"
-	"       bale parse --expand-words TEXT [--env K=V]... [--escape CHAR]\n"
-	"\n"
-	"Parse a Containerfile as BuildKit parses a Dockerfile and print its\n"
-	"instructions, directives and stages (docs/parse-json.md). Errors are\n"
-	"reported as FILE:LINE:COL and exit with status 1.\n"
-	"\n"
-	"  -f, --file FILE      the file to parse; - reads stdin (default:\n"
-	"                       Containerfile, else Dockerfile)\n"
-	"      --format FORMAT  json (default) or text (BuildKit's AST dump)\n"
-	"      --expand WORD    print {\"value\": ...}: WORD after quote removal\n"
-	"                       and variable expansion (as for ENV, WORKDIR, USER)\n"
-	"      --expand-words TEXT\n"
-	"                       print {\"words\": [...]}: TEXT expanded and split\n"
-	"                       into words (as for FROM, COPY, EXPOSE)\n"
-	"      --env K=V        a variable for --expand/--expand-words (repeatable)\n"
-	"      --escape CHAR    escape character for --expand: \\ (default) or `\n"
-	"  -h, --help           show this help\n";
-
 enum { OPT_FORMAT = 256, OPT_EXPAND, OPT_EXPAND_WORDS, OPT_ENV, OPT_ESCAPE };
 
 struct parse_opts {
@@ -119,21 +98,23 @@ static int run_parse(const struct parse_opts *o)
 	return rc;
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option parse_options[] = {
+	{ "file", required_argument, NULL, 'f' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "expand", required_argument, NULL, OPT_EXPAND },
+	{ "expand-words", required_argument, NULL, OPT_EXPAND_WORDS },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "escape", required_argument, NULL, OPT_ESCAPE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int parse_args(int argc, char **argv, struct parse_opts *o)
 {
-	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "expand", required_argument, NULL, OPT_EXPAND },
-		{ "expand-words", required_argument, NULL, OPT_EXPAND_WORDS },
-		{ "env", required_argument, NULL, OPT_ENV },
-		{ "escape", required_argument, NULL, OPT_ESCAPE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+f:h", parse_options, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->file = optarg;
@@ -194,7 +175,8 @@ static int cmd_parse_run(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_parse = {
 	.name = "parse",
-	.summary = "print the parse tree of a Containerfile",
-	.usage = parse_usage,
+	.summary = bale_summary_parse,
+	.usage = bale_help_parse,
+	.options = parse_options,
 	.run = cmd_parse_run,
 };

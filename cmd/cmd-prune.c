@@ -9,11 +9,13 @@
 #include "common/progress.h"
 #include "layers/store.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option prune_options[] = { { NULL, 0, NULL, 0 } };
+
 static int run_prune(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct err *err = NULL;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+	if (getopt_long(argc, argv, "", prune_options, NULL) != -1)
 		return bale_usage_error(&cmd_prune, "unknown option");
 	if (optind != argc)
 		return bale_usage_error(&cmd_prune, "unexpected argument '%s'", argv[optind]);
@@ -33,11 +35,8 @@ static int run_prune(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_prune = {
 	.name = "prune",
-	.summary = "remove untagged images and unused blobs",
-	.usage = "usage: bale prune\n"
-		 "\n"
-		 "Remove images that no name points at any more, then every blob of the\n"
-		 "local store that no image uses. Waits (up to 30 s) for other bale\n"
-		 "processes using the store to finish.\n",
+	.summary = bale_summary_prune,
+	.usage = bale_help_prune,
+	.options = prune_options,
 	.run = run_prune,
 };

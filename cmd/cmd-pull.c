@@ -12,13 +12,15 @@
 #include "layers/store.h"
 #include "registry/client.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option pull_options[] = { CMD_REGC_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
+
 static int run_pull(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
 	int c;
-	while ((c = getopt_long(argc, argv, "j:qa", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:qa", pull_options, NULL)) != -1) {
 		int r = cmd_regc_option(&o, c, optarg, &cmd_pull);
 		if (r == 0)
 			r = bale_usage_error(&cmd_pull, "unknown option");
@@ -52,16 +54,8 @@ static int run_pull(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_pull = {
 	.name = "pull",
-	.summary = "pull an image from a registry into the local store",
-	.usage = "usage: bale pull [OPTIONS] REFERENCE\n"
-		 "\n"
-		 "Download an image (every blob verified against its digest) into the\n"
-		 "local store and tag it under its short name. An index is resolved to\n"
-		 "this machine's platform unless --platform or --all says otherwise.\n"
-		 "Prints the digest of what was stored.\n"
-		 "\n"
-		 "Options:\n" CMD_REGC_USAGE
-		 "  -a, --all                  keep every platform of an index\n"
-		 "      --platform OS/ARCH[/VARIANT]  the platform to pull\n",
+	.summary = bale_summary_pull,
+	.usage = bale_help_pull,
+	.options = pull_options,
 	.run = run_pull,
 };

@@ -11,14 +11,16 @@
 #include "layers/store.h"
 #include "registry/client.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option push_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
+						{ NULL, 0, NULL, 0 } };
+
 static int run_push(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
-					      { NULL, 0, NULL, 0 } };
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
 	int c;
-	while ((c = getopt_long(argc, argv, "j:qa", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:qa", push_options, NULL)) != -1) {
 		int r = cmd_regc_option(&o, c, optarg, &cmd_push);
 		if (r == 0)
 			r = bale_usage_error(&cmd_push, "unknown option");
@@ -52,17 +54,8 @@ static int run_push(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_push = {
 	.name = "push",
-	.summary = "push an image from the local store to a registry",
-	.usage = "usage: bale push [OPTIONS] IMAGE [DESTINATION]\n"
-		 "\n"
-		 "Upload a stored image to DESTINATION (default: the image's own name).\n"
-		 "Blobs the registry has are skipped, blobs in another repository of\n"
-		 "the same registry are mounted, the rest are uploaded in parallel and\n"
-		 "resumed after a network failure. Prints the pushed manifest digest.\n"
-		 "Layers stored uncompressed (as `bale build` stores them) are gzipped\n"
-		 "first, in parallel, and the manifest rewritten to name them; the\n"
-		 "compressed blobs stay in the store, so pushing again compresses nothing.\n"
-		 "\n"
-		 "Options:\n" CMD_REGC_USAGE CMD_REGC_COMPRESSION_USAGE,
+	.summary = bale_summary_push,
+	.usage = bale_help_push,
+	.options = push_options,
 	.run = run_push,
 };

@@ -75,15 +75,17 @@ static int rmi_one(struct store *s, const char *ref, bool force, struct err **er
 	return r;
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option rmi_options[] = {
+	{ "force", no_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_rmi(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool force = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f", rmi_options, NULL)) != -1) {
 		if (c != 'f')
 			return bale_usage_error(&cmd_rmi, "unknown option");
 		force = true;
@@ -113,12 +115,8 @@ static int run_rmi(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_rmi = {
 	.name = "rmi",
-	.summary = "remove images from the local store",
-	.usage = "usage: bale rmi [-f|--force] IMAGE...\n"
-		 "\n"
-		 "Remove each IMAGE: a name is untagged; an image id removes the image\n"
-		 "with all its names. An image that another image is built on (its\n"
-		 "layers start that image's layers) is kept unless --force. Blobs no\n"
-		 "image uses any more are then deleted.\n",
+	.summary = bale_summary_rmi,
+	.usage = bale_help_rmi,
+	.options = rmi_options,
 	.run = run_rmi,
 };

@@ -92,23 +92,25 @@ static void fix_binds(struct run_opts *o)
 	}
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option run_options[] = {
+	{ "rm", no_argument, NULL, 'R' },
+	{ "network", required_argument, NULL, 'n' },
+	{ "net", required_argument, NULL, 'n' },
+	{ "env", required_argument, NULL, 'e' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "hostname", required_argument, NULL, 'h' },
+	{ "rootfs", required_argument, NULL, 'r' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int parse(int argc, char **argv, struct run_opts *o)
 {
-	static const struct option opts[] = {
-		{ "rm", no_argument, NULL, 'R' },
-		{ "network", required_argument, NULL, 'n' },
-		{ "net", required_argument, NULL, 'n' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "volume", required_argument, NULL, 'v' },
-		{ "hostname", required_argument, NULL, 'h' },
-		{ "rootfs", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 	/* '+': options stop at IMAGE; what follows is the command. */
-	while ((c = getopt_long(argc, argv, "+e:u:w:v:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:u:w:v:", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'R':
 			break; /* containers are never kept */
@@ -331,24 +333,8 @@ fail:
 
 const struct bale_command cmd_run = {
 	.name = "run",
-	.summary = "run a command in an image, in the build sandbox",
-	.usage = "usage: bale run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
-		 "       bale run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n"
-		 "\n"
-		 "Run a command in an image of the local store with the sandbox RUN steps\n"
-		 "use: rootless namespaces, an overlay rootfs whose changes are discarded,\n"
-		 "Docker's default capabilities and seccomp profile. The exit status is the\n"
-		 "command's (125: the sandbox failed, 126: not executable, 127: not found,\n"
-		 "128+N: killed by signal N).\n"
-		 "\n"
-		 "Options:\n"
-		 "  --rm                   accepted for docker compatibility: nothing is kept\n"
-		 "  --network host|none    the host's network (default) or only loopback\n"
-		 "  -e, --env K=V          set an environment variable (K alone: take bale's)\n"
-		 "  -u, --user USER[:GROUP]  name or id, from the image's /etc/passwd\n"
-		 "  -w, --workdir DIR      working directory (created when missing)\n"
-		 "  -v, --volume HOSTDIR:DIR[:ro]  bind a host directory or file\n"
-		 "  --hostname NAME        the hostname (default bale)\n"
-		 "  --rootfs DIR           run in a copy-on-write view of DIR instead of an image\n",
+	.summary = bale_summary_run,
+	.usage = bale_help_run,
+	.options = run_options,
 	.run = run_run,
 };

@@ -12,19 +12,21 @@
 #include "common/util.h"
 #include "layers/archive.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option save_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "all", no_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_save(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct err *err = NULL;
 	const char *out = NULL;
 	struct store_save_opts so = { .format = ARCHIVE_FORMAT_DOCKER, .all = false };
 	int c;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:", save_options, NULL)) != -1) {
 		if (c == 'o') {
 			out = optarg;
 		} else if (c == 'a') {
@@ -66,13 +68,8 @@ static int run_save(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_save = {
 	.name = "save",
-	.summary = "write images to a docker-archive or oci-archive tar",
-	.usage = "usage: bale save [-o FILE] [--format docker-archive|oci-archive] [--all] IMAGE...\n"
-		 "\n"
-		 "Write the images to FILE (default: stdout, not a terminal).\n"
-		 "docker-archive (the default) is what `docker load` reads; oci-archive\n"
-		 "is a tar of an OCI image layout (`skopeo copy oci-archive:FILE ...`).\n"
-		 "An image that is a multi-platform index is saved for this machine's\n"
-		 "platform; with --all (oci-archive only) the whole index is kept.\n",
+	.summary = bale_summary_save,
+	.usage = bale_help_save,
+	.options = save_options,
 	.run = run_save,
 };

@@ -44,17 +44,19 @@ struct serve_opts {
 	bool check;
 };
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option serve_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"listen", required_argument, NULL, 'l'},
+	{"root", required_argument, NULL, 'r'},
+	{"check", no_argument, NULL, 'k'},
+	{NULL, 0, NULL, 0},
+};
+
 static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	        {"config", required_argument, NULL, 'c'},
-	        {"listen", required_argument, NULL, 'l'},
-	        {"root", required_argument, NULL, 'r'},
-	        {"check", no_argument, NULL, 'k'},
-	        {NULL, 0, NULL, 0},
-	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:", serve_options, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'l': o->listen = optarg; break;
@@ -128,20 +130,8 @@ fail:
 
 const struct bale_command cmd_serve = {
         .name = "serve",
-        .summary = "run an OCI distribution registry",
-        .usage = "usage: bale serve [-c FILE] [--check] [--listen ADDR:PORT] [--root DIR]\n"
-                 "\n"
-                 "Serve the OCI distribution API (docker, podman, skopeo, containerd push\n"
-                 "to and pull from it). Without options it listens on 127.0.0.1:5000 and\n"
-                 "stores everything under $BALE_ROOT/registry.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -c, --config FILE   read the YAML configuration FILE (docs/registry.md)\n"
-                 "      --check         validate the configuration and exit\n"
-                 "      --listen ADDR   listen on ADDR:PORT (port 0 picks a free one)\n"
-                 "      --root DIR      keep the registry's storage in DIR\n"
-                 "\n"
-                 "It logs one line per request (logfmt by default) on stderr, and a\n"
-                 "'listening' line with the port once it accepts connections.\n",
+        .summary = bale_summary_serve,
+        .usage = bale_help_serve,
+        .options = serve_options,
         .run = run_serve,
 };

@@ -8,11 +8,13 @@
 #include "cmd/commands.h"
 #include "layers/store.h"
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option tag_options[] = { { NULL, 0, NULL, 0 } };
+
 static int run_tag(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct err *err = NULL;
-	if (getopt_long(argc, argv, "", opts, NULL) != -1)
+	if (getopt_long(argc, argv, "", tag_options, NULL) != -1)
 		return bale_usage_error(&cmd_tag, "unknown option");
 	if (argc - optind != 2)
 		return bale_usage_error(&cmd_tag, "expected SOURCE and TARGET");
@@ -31,10 +33,8 @@ static int run_tag(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_tag = {
 	.name = "tag",
-	.summary = "give an image another name",
-	.usage = "usage: bale tag SOURCE TARGET\n"
-		 "\n"
-		 "Make TARGET (NAME[:TAG]) name the image SOURCE (a name or an image id)\n"
-		 "in the local store. A name that named another image moves.\n",
+	.summary = bale_summary_tag,
+	.usage = bale_help_tag,
+	.options = tag_options,
 	.run = run_tag,
 };

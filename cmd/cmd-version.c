@@ -42,16 +42,18 @@ static void print_versions(void)
 	printf("  libseccomp %u.%u.%u\n", sv->major, sv->minor, sv->micro);
 }
 
+/* Also in .options, for the help test and shell completion. */
+static const struct option version_options[] = {
+	{ "short", no_argument, NULL, 's' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int run_version(int argc, char **argv, const struct bale_globals *g)
 {
-	static const struct option opts[] = {
-		{ "short", no_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool short_form = false;
 	int c;
 	(void)g;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", version_options, NULL)) != -1) {
 		if (c != 's')
 			return bale_usage_error(&cmd_version, "unknown option");
 		short_form = true;
@@ -67,10 +69,8 @@ static int run_version(int argc, char **argv, const struct bale_globals *g)
 
 const struct bale_command cmd_version = {
 	.name = "version",
-	.summary = "show bale's version, commit and library versions",
-	.usage = "usage: bale version [--short]\n"
-		 "\n"
-		 "Print bale's version, the git commit it was built from and the\n"
-		 "versions of the libraries it uses. --short prints the version only.\n",
+	.summary = bale_summary_version,
+	.usage = bale_help_version,
+	.options = version_options,
 	.run = run_version,
 };

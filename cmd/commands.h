@@ -3,6 +3,7 @@
 #define BALE_CMD_COMMANDS_H
 
 #include "cmd/bale.h"
+#include "cmd/help-pages.h" /* bale_help_NAME, bale_summary_NAME: from man/ */
 
 /* parser declarations (begin) */
 extern const struct bale_command cmd_parse;

@@ -44,24 +44,9 @@ enum {
 	{ "quiet", no_argument, NULL, 'q' },                                   \
 	{ "platform", required_argument, NULL, CMD_REGC_OPT_PLATFORM },        \
 	{ "all", no_argument, NULL, 'a' }
-#define CMD_REGC_USAGE                                                                   \
-	"      --tls-verify=false     do not verify TLS certificates (and allow HTTP)\n"    \
-	"      --cert-dir DIR         certs.d root: DIR/HOST:PORT/ca.crt, client.cert/key\n" \
-	"      --authfile FILE        credentials file (default $DOCKER_CONFIG/config.json\n" \
-	"                             or ~/.docker/config.json)\n"                         \
-	"      --creds USER[:PASS]    credentials to use instead of the file's\n"          \
-	"  -j, --jobs N               blobs transferred at once (default 4)\n"             \
-	"      --chunk-size MIB       upload blobs in PATCH chunks of MIB MiB (for proxies\n" \
-	"                             that limit request bodies; default: one request)\n" \
-	"      --progress MODE        auto, tty, plain, json or quiet\n"                   \
-	"  -q, --quiet                no progress output\n"
 /* push and copy only. */
 #define CMD_REGC_COMPRESSION_OPTION \
 	{ "compression", required_argument, NULL, CMD_REGC_OPT_COMPRESSION }
-#define CMD_REGC_COMPRESSION_USAGE                                                        \
-	"      --compression gzip|zstd|none  what uncompressed layers (as builds store\n"  \
-	"                             them) become (default gzip; none keeps them);\n"      \
-	"                             compressed layers are sent as they are\n"
 void cmd_regc_opts_init(struct cmd_regc_opts *o);
 /* 1: option consumed, 0: not one of ours, else the exit code of a usage
  * error already printed. */
