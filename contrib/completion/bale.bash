@@ -35,10 +35,10 @@ _bale_kind() {
 	[[ $spec =~ ^[A-Z][A-Z_]* ]] || return
 	lead=${BASH_REMATCH[0]}
 	case $lead in
-	*FILE | *FILES | PATH | *PATH | ROOTFS* | ARG | ARGS | *ARCHIVE | *TAR) REPLY=file ;;
+	*FILE | *FILES | PATH | *PATH | ROOTFS* | ARG | ARGS | *ARCHIVE | *TAR) REPLY='file' ;;
 	*DIR | CONTEXT) REPLY=dir ;;
 	IMAGE | NAME | SOURCE | TARGET | SRC | DST | DEST | DESTINATION | REF | REFERENCE) REPLY=image ;;
-	COMMAND) [[ $2 == help ]] && REPLY=command || REPLY=program ;;
+	COMMAND) [[ $2 == help ]] && REPLY='command' || REPLY='program' ;;
 	esac
 }
 
@@ -117,7 +117,7 @@ _bale_tokens() {
 # usage form ("bale run [OPTIONS] --rootfs DIR COMMAND [ARG...]"). Forms are
 # kept as "REQUIRED-OPTIONS<US>PLACEHOLDERS" lines (US: \x1f) in _bale_forms[KEY].
 _bale_usage() {
-	local key=$1 req= pos= tok inner n
+	local key=$1 req= pos= tok inner
 	local -a TOKENS queue
 	_bale_tokens "$2"
 	queue=("${TOKENS[@]:2}")
@@ -159,12 +159,16 @@ _bale_usage() {
 
 # _bale_parse KEY HELP: everything completion needs from one help text.
 _bale_parse() {
-	local key=$1 line form= next inusage= pend= opt desc
+	local key=$1 line form= next inusage= pend= pendin=0 opt desc lead
 	while IFS= read -r line; do
+		lead=${line%%[! ]*}
 		if [[ -n $pend ]]; then
 			desc=
 			[[ $line =~ ^\ {6,}([^ ].*)$ ]] && desc=${BASH_REMATCH[1]}
-			_bale_add_opts_line "$key" "$pend" "$desc"
+			# An option indented past two spaces is one only when its
+			# description is indented deeper still (else it is a wrapped
+			# description line that starts with an option's name).
+			((pendin == 0 || ${#lead} > pendin + 2)) && _bale_add_opts_line "$key" "$pend" "$desc"
 			pend=
 		fi
 		if [[ $line =~ ^usage:\ +(bale .*)$ ]]; then
@@ -188,13 +192,14 @@ _bale_parse() {
 		# of two spaces (today's texts also align long-only options under
 		# the long names of others, at up to six).
 		if [[ $line =~ ^(\ {2}-{1,2}|\ {3,6}--)[A-Za-z0-9] ]]; then
-			opt=${line#"${line%%[! ]*}"}
+			opt=${line#"$lead"}
 			if [[ $opt == *'  '* ]]; then
 				desc=${opt#*  }
 				desc=${desc#"${desc%%[! ]*}"}
 				_bale_add_opts_line "$key" "${opt%%  *}" "$desc"
 			else
-				pend=$opt
+				pend=$opt pendin=0
+				((${#lead} > 2)) && pendin=${#lead}
 			fi
 		elif [[ $key == - && $line =~ ^\ {2}([a-z][a-z0-9-]*)(\ {2,}(.*))?$ ]]; then
 			_bale_cmds+=" ${BASH_REMATCH[1]}"
@@ -202,7 +207,7 @@ _bale_parse() {
 			_bale_tp[$key]+=" ${BASH_REMATCH[1]}${BASH_REMATCH[3]}"
 		fi
 	done <<<"$2"
-	[[ -n $pend ]] && _bale_add_opts_line "$key" "$pend" ""
+	[[ -n $pend ]] && ((pendin == 0)) && _bale_add_opts_line "$key" "$pend" ""
 	[[ -n $inusage ]] && _bale_usage "$key" "$form"
 	_bale_loaded[$key]=1
 }
@@ -252,7 +257,7 @@ _bale_values() {
 		;;
 	image)
 		local -a tps=()
-		[[ -z ${5-} ]] && tps=(${_bale_tp[$cmd]-})
+		[[ -z ${5-} ]] && read -ra tps <<<"${_bale_tp[$cmd]-}"
 		# A transport prefix typed: complete what follows it.
 		for tp in "${tps[@]}"; do
 			p=${tp%%[A-Z]*}
@@ -324,7 +329,7 @@ _bale() {
 
 	# Walk the words before the cursor: global options, the command, its
 	# options and positional arguments.
-	local key=- cmd= root= name val valopt= optsdone= npos=0 form= forms f req
+	local key=- cmd= root= name val valopt= optsdone= npos=0 form= f req
 	for ((i = 1; i < cw; i++)); do
 		word=${w[i]}
 		if [[ -z $optsdone && $word == -?* && $word != -- ]]; then
@@ -380,8 +385,9 @@ _bale() {
 	elif [[ -z $cmd ]]; then
 		mapfile -t CANDS < <(compgen -W "$_bale_cmds" -- "$cur")
 	else
-		local -a fp=($form)
+		local -a fp
 		local ph=
+		read -ra fp <<<"$form"
 		if ((npos < ${#fp[@]})); then
 			ph=${fp[npos]}
 		elif ((${#fp[@]})) && [[ ${fp[-1]} == *... ]]; then
