@@ -1,9 +1,11 @@
-/* bale images [--format table|json] */
+/* bale images [--format table|json|names] */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd/bale.h"
 #include "cmd/commands.h"
@@ -145,19 +147,29 @@ static const struct option images_options[] = {
 
 static int run_images(int argc, char **argv, const struct bale_globals *g)
 {
-	bool json = false;
+	bool json = false, names = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "", images_options, NULL)) != -1) {
 		if (c != 'f')
 			return bale_usage_error(&cmd_images, "unknown option");
-		if (str_eq(optarg, "json"))
-			json = true;
-		else if (!str_eq(optarg, "table"))
-			return bale_usage_error(&cmd_images, "--format: expected table or json, not '%s'", optarg);
+		json = str_eq(optarg, "json");
+		names = str_eq(optarg, "names");
+		if (!json && !names && !str_eq(optarg, "table"))
+			return bale_usage_error(&cmd_images, "--format: expected table, json or names, not '%s'",
+						optarg);
 	}
 	if (optind != argc)
 		return bale_usage_error(&cmd_images, "unexpected argument '%s'", argv[optind]);
 	struct err *err = NULL;
+	/* Completion runs `--format names` on every TAB: a store that does not
+	 * exist has no names, and is not created. */
+	if (names) {
+		cleanup_free char *dir = NULL;
+		if (store_root_resolve(&dir, g->root, &err) < 0)
+			return bale_fail(err);
+		if (access(dir, F_OK) != 0 && errno == ENOENT)
+			return BALE_EXIT_OK;
+	}
 	cleanup_store struct store *s = NULL;
 	if (store_open_root(&s, g->root, &err) < 0)
 		return bale_fail(err);
@@ -165,6 +177,14 @@ static int run_images(int argc, char **argv, const struct bale_globals *g)
 	size_t n = 0;
 	if (store_list(s, &v, &n, &err) < 0)
 		return bale_fail(err);
+	/* names: what shell completion offers, so no manifest is read. */
+	if (names) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].name != NULL)
+				printf("%s\n", v[i].name);
+		store_images_free(v, n);
+		return BALE_EXIT_OK;
+	}
 	struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
 	for (size_t i = 0; i < n; i++)
 		row_fill(s, &v[i], &rows[i]);
