@@ -50,6 +50,16 @@ _bale_add_opt() {
 	item=${item#"${item%%[! ]*}"}
 	item=${item%"${item##*[! ]}"}
 	[[ $item =~ ^-{1,2}[A-Za-z0-9] ]] || return
+	# "--tls-verify[=true|false]": a value that must be attached is offered
+	# as whole words, beside the bare option.
+	if [[ $item =~ ^(--[A-Za-z0-9-]+)\[=([a-z0-9|]+)\]$ ]]; then
+		local bare=${BASH_REMATCH[1]} choices=${BASH_REMATCH[2]} choice
+		_bale_add_opt "$key" "$bare" "$desc"
+		for choice in ${choices//|/ }; do
+			_bale_add_opt "$key" "$bare=$choice" "$desc"
+		done
+		return
+	fi
 	name=${item%%[ =]*}
 	if [[ $item == "$name "* ]]; then
 		spec=${item#"$name "}
@@ -159,9 +169,12 @@ _bale_usage() {
 
 # _bale_parse KEY HELP: everything completion needs from one help text.
 _bale_parse() {
-	local key=$1 line form= next inusage= pend= pendin=0 opt desc lead
+	local key=$1 line form= next inusage= pend= pendin=0 opt desc lead section=
 	while IFS= read -r line; do
 		lead=${line%%[! ]*}
+		# A man-page section heading: options are read in OPTIONS only, so
+		# a DESCRIPTION line that starts with an option's name is not one.
+		[[ $line =~ ^[A-Z][A-Z\ ]+$ ]] && section=$line
 		if [[ -n $pend ]]; then
 			desc=
 			[[ $line =~ ^\ {6,}([^ ].*)$ ]] && desc=${BASH_REMATCH[1]}
@@ -191,7 +204,7 @@ _bale_parse() {
 		# An option line: two spaces, then the option up to the first run
 		# of two spaces (today's texts also align long-only options under
 		# the long names of others, at up to six).
-		if [[ $line =~ ^(\ {2}-{1,2}|\ {3,6}--)[A-Za-z0-9] ]]; then
+		if [[ ( -z $section || $section == OPTIONS ) && $line =~ ^(\ {2}-{1,2}|\ {3,6}--)[A-Za-z0-9] ]]; then
 			opt=${line#"$lead"}
 			if [[ $opt == *'  '* ]]; then
 				desc=${opt#*  }
@@ -203,8 +216,8 @@ _bale_parse() {
 			fi
 		elif [[ $key == - && $line =~ ^\ {2}([a-z][a-z0-9-]*)(\ {2,}(.*))?$ ]]; then
 			_bale_cmds+=" ${BASH_REMATCH[1]}"
-		elif [[ $line =~ ^\ +\[?([a-z][a-z0-9-]*:(//)?)\]?([A-Z][A-Z_]*) ]]; then
-			_bale_tp[$key]+=" ${BASH_REMATCH[1]}${BASH_REMATCH[3]}"
+		elif [[ $line =~ ^\ +(-\ )?\[?([a-z][a-z0-9-]*:(//)?)\]?([A-Z][A-Z_]*) ]]; then
+			_bale_tp[$key]+=" ${BASH_REMATCH[2]}${BASH_REMATCH[4]}"
 		fi
 	done <<<"$2"
 	[[ -n $pend ]] && ((pendin == 0)) && _bale_add_opts_line "$key" "$pend" ""

@@ -80,15 +80,17 @@ is "$(comp 'bale --')" "$("$BALE" --help | grep -oE -- '--[a-z][a-z-]*' | LC_ALL
 for cmd in build run push copy pull gc serve parse images rmi save load import login logout version; do
 	help=$("$BALE" "$cmd" --help)
 	want=$({
-		printf '%s\n' "$help" | grep -E '^usage:|^ +bale '
-		printf '%s\n' "$help" | grep -E '^ {2,6}-' | sed -E 's/^ +//; s/  .*//'
+		printf '%s\n' "$help" | awk '/^usage:/ { u = 1 } u && /^$/ { exit } u'
+		printf '%s\n' "$help" | sed -n '/^OPTIONS$/,/^[A-Z]/p' | grep -E '^ {2,6}-' |
+			sed -E 's/^ +//; s/  .*//'
 	} | grep -oE -- '--[a-z][a-z0-9-]*(=[a-z]+)?' | LC_ALL=C sort -u)
 	got=$(comp "bale $cmd --")
 	missing=$(printf '%s\n' "$want" | grep -vxF -- "$got")
 	is "$missing" "" "bale $cmd --: offers every long option of its help"
 	extra=
 	for o in $got; do
-		printf '%s\n' "$help" | grep -qF -- "$o" || extra="$extra $o"
+		# --tls-verify=true comes from "--tls-verify[=true|false]"
+		printf '%s\n' "$help" | grep -qF -e "$o" -e "${o%%=*}[=" || extra="$extra $o"
 	done
 	is "$extra" "" "bale $cmd --: offers no option its help does not name"
 done
@@ -112,7 +114,9 @@ info
 trace
 warn" "--log-level LEVEL: the levels its description lists"
 is "$(comp 'bale push --progress q')" "quiet" "--progress MODE: from its description"
-is "$(comp 'bale push --tls')" "--tls-verify=false" "--tls-verify=false as one word"
+is "$(comp 'bale push --tls')" "--tls-verify
+--tls-verify=false
+--tls-verify=true" "--tls-verify[=true|false]: the bare option and each value as one word"
 is "$(comp 'bale build --no-cache -f C')" "Containerfile" "files after -f"
 is "$(comp 'bale build --file ')" "Containerfile
 cache

@@ -94,8 +94,8 @@ is "$(got 2)" "$(sorted $("$BALE" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]
 	"every command of bale --help"
 is "$(got 3)" "$(sorted $("$BALE" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u))" "the global options"
 want=$(sorted $({
-	"$BALE" build --help | grep -E '^usage:'
-	"$BALE" build --help | grep -E '^ {2,6}-' | sed -E 's/^ +//; s/  .*//'
+	"$BALE" build --help | awk '/^usage:/ { u = 1 } u && /^$/ { exit } u'
+	"$BALE" build --help | sed -n '/^OPTIONS$/,/^[A-Z]/p' | grep -E '^ {2,6}-' | sed -E 's/^ +//; s/  .*//'
 } | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u))
 is "$(got 4)" "$want" "build's long options, as its help lists them"
 is "$(got 5)" "host none" "--network: the choices host|none"
@@ -111,7 +111,7 @@ is "$(got 14)" "$(sorted alpha:1 alpha:latest reg.local:5000/team/beta:2 docker-
 	oci-archive: oci:)" "copy: images and the transports its help lists"
 is "$(got 15)" "Containerfile" "files after oci-archive:"
 is "$(got 16)" "alpha:1 alpha:latest" "store names after local:"
-is "$(got 17)" "--tls-verify=false" "--tls-verify=false as one word"
+is "$(got 17)" "--tls-verify --tls-verify=false --tls-verify=true" "--tls-verify[=true|false]: the bare option and each value as one word"
 
 # Without bale on PATH: no matches (and no file names instead).
 out=$(cd "$T_TMP/work" && PATH=/usr/bin:/bin CAPTURE=$T_TMP/capture ZDOT=$T_TMP/zdot \

@@ -48,7 +48,7 @@ static int doc_options(const char *page, const char *text, struct doc_opt *out, 
 				short_name = w[1];
 				w += 4;
 			}
-			size_t nl = strcspn(w + 2, " ");
+			size_t nl = strcspn(w + 2, " [="); /* "--tls-verify[=true|false]" */
 			if ((size_t)n >= max || nl == 0 || nl >= sizeof(out[n].name)) {
 				diag("%s: malformed option line '%s'", page, line);
 				return -1;
