@@ -155,7 +155,7 @@ static void cache_mount_init(const struct cf_mount *m, const char *dir)
 	if (m->has_mode)
 		(void)chmod(dir, (mode_t)m->mode);
 	if (m->has_uid || m->has_gid)
-		(void)chown(dir, m->has_uid ? (uid_t)m->uid : 0, m->has_gid ? (gid_t)m->gid : 0);
+		(void)!chown(dir, m->has_uid ? (uid_t)m->uid : 0, m->has_gid ? (gid_t)m->gid : 0);
 }
 
 static int cache_mount_dir(struct build_ctx *b, const struct cf_mount *m, const char *target,

@@ -1024,8 +1024,8 @@ static int extract_special(struct ax *x, int pfd, const char *base, const char *
 	if (x->o->set_owner)
 		(void)!fchownat(pfd, base, map_id(x, false, archive_entry_uid(e)),
 				map_id(x, true, archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW);
-	if (t != AE_IFLNK)
-		fchmodat(pfd, base, archive_entry_mode(e) & 07777, 0);
+	if (t != AE_IFLNK && fchmodat(pfd, base, archive_entry_mode(e) & 07777, 0) < 0)
+		return err_sys(err, ERR_IO, errno, "layer entry '%s': cannot set its mode", path);
 	struct timespec ts[2] = { { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
 				  { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
 	utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);

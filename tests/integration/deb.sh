@@ -27,8 +27,13 @@ start=$(date +%s)
 rc=$?
 is "$rc" 0 "dpkg-buildpackage -us -uc -b builds the package"
 [ "$rc" -eq 0 ] && diag "built in $(($(date +%s) - start)) s" || diag "$(tail -n 30 "$T_TMP/build.log")"
-DEB=$(ls "$T_TMP"/bale_"$VERSION"-*_*.deb 2>/dev/null | head -n 1)
-t_ok "$([ -f "$DEB" ]; echo $?)" "bale_$VERSION-*.deb produced"
+# The package's version is debian/changelog's; bale's own (from git) starts
+# with its upstream part.
+DEBVER=$(cd "$SRC" && dpkg-parsechangelog -S Version)
+case "$VERSION" in "${DEBVER%-*}"*) t_ok 0 "bale $VERSION is debian/changelog's $DEBVER" ;;
+*) t_ok 1 "bale $VERSION is debian/changelog's $DEBVER" ;; esac
+DEB=$(ls "$T_TMP"/bale_"$DEBVER"_*.deb 2>/dev/null | head -n 1)
+t_ok "$([ -f "$DEB" ]; echo $?)" "bale_${DEBVER}_*.deb produced"
 [ -f "$DEB" ] || { done_testing; exit 1; }
 t_ok "$(grep -q 'debian/rules override_dh_auto_test' "$T_TMP/build.log" &&
 	grep -q '^  libmicrohttpd ' "$T_TMP/build.log"; echo $?)" \

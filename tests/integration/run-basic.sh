@@ -116,11 +116,17 @@ i=0
 while [ "$i" -lt 50 ] && ps -eo args | grep -v grep | grep -q "sleep 1000; : $tag"; do sleep 0.1; i=$((i + 1)); done
 ps -eo args | grep -v grep | grep -q "sleep 1000; : $tag"
 is "$?" 1 "after SIGKILL of bale, no step process is left"
-# The kernel tears a namespace down after its last process is reaped, and
-# nsfs inode numbers are reused by the namespaces of tests running beside
-# this one: poll, as above, rather than sample once.
+# The kernel tears a namespace down after its last process is reaped:
+# poll, as above, rather than sample once. nsfs inode numbers are reused
+# at once by the namespaces of tests running beside this one, so a process
+# in one of those namespaces counts only when it is one of this run's (its
+# command line carries the tag: bale's forked init does too).
 ns_left() {
-	for p in /proc/[0-9]*; do readlink "$p/ns/mnt"; done 2>/dev/null | sort -u | grep -Fx "$nss"
+	for p in /proc/[0-9]*; do
+		ns=$(readlink "$p/ns/mnt" 2>/dev/null) || continue
+		printf '%s\n' "$nss" | grep -qFx "$ns" || continue
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$tag" && echo "$ns"
+	done | sort -u
 }
 i=0
 while [ "$i" -lt 50 ] && [ -n "$(ns_left)" ]; do sleep 0.1; i=$((i + 1)); done
