@@ -114,24 +114,33 @@ void cmd_regc_finish(struct cmd_regc_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
+int cmd_regc_parse(struct cmd_regc_opts *o, int argc, char **argv, const char *shortopts,
+		   const struct option *opts, const struct bale_command *cmd)
+{
+	int c;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		int r = cmd_regc_option(o, c, optarg, cmd);
+		if (r == 0)
+			r = bale_usage_error(cmd, "unknown option");
+		if (r != 1) {
+			cmd_regc_finish(o);
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* Also in .options, for the help test and shell completion. */
-static const struct option copy_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
-						{ NULL, 0, NULL, 0 } };
+static const struct option copy_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_UPLOAD_OPTIONS,
+						CMD_REGC_PLATFORM_OPTIONS, { NULL, 0, NULL, 0 } };
 
 static int run_copy(int argc, char **argv, const struct bale_globals *g)
 {
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
-	int c;
-	while ((c = getopt_long(argc, argv, "j:qa", copy_options, NULL)) != -1) {
-		int r = cmd_regc_option(&o, c, optarg, &cmd_copy);
-		if (r == 0)
-			r = bale_usage_error(&cmd_copy, "unknown option");
-		if (r != 1) {
-			cmd_regc_finish(&o);
-			return r;
-		}
-	}
+	int r = cmd_regc_parse(&o, argc, argv, "j:qa", copy_options, &cmd_copy);
+	if (r != 0)
+		return r;
 	if (argc - optind != 2) {
 		cmd_regc_finish(&o);
 		return bale_usage_error(&cmd_copy, "expected SOURCE and DESTINATION");
@@ -141,7 +150,7 @@ static int run_copy(int argc, char **argv, const struct bale_globals *g)
 	bool need_store = regc_copy_needs_store(src) || regc_copy_needs_store(dst);
 	struct regc_copy_opts co = { .all = o.all, .platform = o.platform, .compress = o.compress };
 	struct digest d;
-	int r = cmd_regc_start(&o, g, need_store, &err);
+	r = cmd_regc_start(&o, g, need_store, &err);
 	if (r == 0)
 		r = regc_copy(o.client, o.store, src, dst, &co, &d, &err);
 	if (r < 0) {

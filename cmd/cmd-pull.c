@@ -13,22 +13,16 @@
 #include "registry/client.h"
 
 /* Also in .options, for the help test and shell completion. */
-static const struct option pull_options[] = { CMD_REGC_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
+static const struct option pull_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_PLATFORM_OPTIONS,
+						{ NULL, 0, NULL, 0 } };
 
 static int run_pull(int argc, char **argv, const struct bale_globals *g)
 {
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
-	int c;
-	while ((c = getopt_long(argc, argv, "j:qa", pull_options, NULL)) != -1) {
-		int r = cmd_regc_option(&o, c, optarg, &cmd_pull);
-		if (r == 0)
-			r = bale_usage_error(&cmd_pull, "unknown option");
-		if (r != 1) {
-			cmd_regc_finish(&o);
-			return r;
-		}
-	}
+	int r = cmd_regc_parse(&o, argc, argv, "j:qa", pull_options, &cmd_pull);
+	if (r != 0)
+		return r;
 	if (argc - optind != 1) {
 		cmd_regc_finish(&o);
 		return bale_usage_error(&cmd_pull, "expected one image reference");
@@ -36,7 +30,7 @@ static int run_pull(int argc, char **argv, const struct bale_globals *g)
 	const char *ref = argv[optind];
 	struct err *err = NULL;
 	struct oci_descriptor desc = { 0 };
-	int r = cmd_regc_start(&o, g, true, &err);
+	r = cmd_regc_start(&o, g, true, &err);
 	if (r == 0)
 		r = regc_pull(o.client, o.store, ref, o.platform, o.all, &desc, &err);
 	if (r < 0) {

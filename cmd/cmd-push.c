@@ -12,23 +12,16 @@
 #include "registry/client.h"
 
 /* Also in .options, for the help test and shell completion. */
-static const struct option push_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_COMPRESSION_OPTION,
+static const struct option push_options[] = { CMD_REGC_LONG_OPTIONS, CMD_REGC_UPLOAD_OPTIONS,
 						{ NULL, 0, NULL, 0 } };
 
 static int run_push(int argc, char **argv, const struct bale_globals *g)
 {
 	struct cmd_regc_opts o;
 	cmd_regc_opts_init(&o);
-	int c;
-	while ((c = getopt_long(argc, argv, "j:qa", push_options, NULL)) != -1) {
-		int r = cmd_regc_option(&o, c, optarg, &cmd_push);
-		if (r == 0)
-			r = bale_usage_error(&cmd_push, "unknown option");
-		if (r != 1) {
-			cmd_regc_finish(&o);
-			return r;
-		}
-	}
+	int r = cmd_regc_parse(&o, argc, argv, "j:q", push_options, &cmd_push);
+	if (r != 0)
+		return r;
 	if (argc - optind < 1 || argc - optind > 2) {
 		cmd_regc_finish(&o);
 		return bale_usage_error(&cmd_push, "expected IMAGE and an optional DESTINATION");
@@ -37,7 +30,7 @@ static int run_push(int argc, char **argv, const struct bale_globals *g)
 	const char *dest = argc - optind == 2 ? argv[optind + 1] : NULL;
 	struct err *err = NULL;
 	struct digest d;
-	int r = cmd_regc_start(&o, g, true, &err);
+	r = cmd_regc_start(&o, g, true, &err);
 	if (r == 0)
 		r = regc_push_with(o.client, o.store, image, dest, &o.compress, &d, &err);
 	if (r < 0) {

@@ -3,12 +3,12 @@
 #ifndef BALE_CMD_REGC_OPTS_H
 #define BALE_CMD_REGC_OPTS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "common/progress.h"
 #include "cmd/bale.h"
 #include "registry/client.h"
-
 
 /* Options pull, push and copy share (cmd/cmd-copy.c). */
 struct cmd_regc_opts {
@@ -33,25 +33,33 @@ enum {
 	CMD_REGC_OPT_CHUNK_SIZE,
 	CMD_REGC_OPT_COMPRESSION,
 };
+/* Every registry client command: where and how to connect, progress. */
 #define CMD_REGC_LONG_OPTIONS                                                  \
 	{ "tls-verify", optional_argument, NULL, CMD_REGC_OPT_TLS_VERIFY },    \
 	{ "cert-dir", required_argument, NULL, CMD_REGC_OPT_CERT_DIR },        \
 	{ "authfile", required_argument, NULL, CMD_REGC_OPT_AUTHFILE },        \
 	{ "creds", required_argument, NULL, CMD_REGC_OPT_CREDS },              \
 	{ "jobs", required_argument, NULL, 'j' },                              \
-	{ "chunk-size", required_argument, NULL, CMD_REGC_OPT_CHUNK_SIZE },    \
 	{ "progress", required_argument, NULL, CMD_REGC_OPT_PROGRESS },        \
-	{ "quiet", no_argument, NULL, 'q' },                                   \
+	{ "quiet", no_argument, NULL, 'q' }
+/* Commands that upload (push, copy). */
+#define CMD_REGC_UPLOAD_OPTIONS                                                \
+	{ "chunk-size", required_argument, NULL, CMD_REGC_OPT_CHUNK_SIZE },    \
+	{ "compression", required_argument, NULL, CMD_REGC_OPT_COMPRESSION }
+/* Commands that choose among an index's platforms (pull, copy). */
+#define CMD_REGC_PLATFORM_OPTIONS                                              \
 	{ "platform", required_argument, NULL, CMD_REGC_OPT_PLATFORM },        \
 	{ "all", no_argument, NULL, 'a' }
-/* push and copy only. */
-#define CMD_REGC_COMPRESSION_OPTION \
-	{ "compression", required_argument, NULL, CMD_REGC_OPT_COMPRESSION }
 void cmd_regc_opts_init(struct cmd_regc_opts *o);
 /* 1: option consumed, 0: not one of ours, else the exit code of a usage
  * error already printed. */
 int cmd_regc_option(struct cmd_regc_opts *o, int c, const char *arg,
 		    const struct bale_command *cmd);
+/* Parse the options of argv with getopt_long (short options shortopts,
+ * long ones opts): 0 when all were taken, else the exit code of the usage
+ * error already printed (o is then finished). */
+int cmd_regc_parse(struct cmd_regc_opts *o, int argc, char **argv, const char *shortopts,
+		   const struct option *opts, const struct bale_command *cmd);
 /* Create the progress reporter, open the store (when need_store) and the
  * client. */
 int cmd_regc_start(struct cmd_regc_opts *o, const struct bale_globals *g, bool need_store,
