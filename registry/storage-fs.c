@@ -149,7 +149,9 @@ static int read_small(struct buf *b, int rootfd, const char *rel, size_t max, st
 }
 
 /* Write data to rel atomically: a temp file beside it, renamed over it.
- * Parents are created. */
+ * Parents are created. With sync, the file is on disk before the rename
+ * and the rename before the return: a crash leaves the old or the new
+ * content, never an empty file, and what was acknowledged stays. */
 static int write_atomic(int rootfd, const char *rel, const void *data, size_t len, bool sync,
                         struct err **err)
 {
@@ -177,6 +179,15 @@ static int write_atomic(int rootfd, const char *rel, const void *data, size_t le
 		int e = wr < 0 ? -wr : errno;
 		unlinkat(rootfd, tmp, 0);
 		return err_sys(err, ERR_IO, e, "cannot write '%s'", rel);
+	}
+	if (sync) {
+		int dfd = openat(rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int r = dfd < 0 ? -1 : fsync(dfd);
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		if (r < 0)
+			return err_sys(err, ERR_IO, e, "cannot sync the directory of '%s'", rel);
 	}
 	return 0;
 }
@@ -690,7 +701,7 @@ static int write_referrer(struct fs_storage *fs, const char *repo, const struct 
 	if (jx_dump(&text, &len, o, 0, err) < 0)
 		return ERR_INVALID;
 	cleanup_free char *path = referrer_path(repo, subject, &r->digest);
-	return write_atomic(fs->rootfd, path, text, len, false, err);
+	return write_atomic(fs->rootfd, path, text, len, true, err);
 }
 
 static int fs_manifest_put(struct reg_storage *s, const char *repo, const char *tag,
@@ -715,12 +726,14 @@ static int fs_manifest_put(struct reg_storage *s, const char *repo, const char *
 	cleanup_free char *link = reg_fs_revision_link(repo, &meta->digest);
 	cleanup_free char *text =
 	        xasprintf("%s\n%llu\n%s\n", meta->media_type, (unsigned long long)len, ss);
-	rc = write_atomic(fs->rootfd, link, text, strlen(text), false, err);
+	/* The manifest blob is durable (the CAS syncs it): so are its links,
+	 * before the client is told 201. */
+	rc = write_atomic(fs->rootfd, link, text, strlen(text), true, err);
 	if (rc < 0 || tag == NULL)
 		return rc;
 	cleanup_free char *tpath = tag_path(repo, tag);
 	cleanup_free char *line = xasprintf("%s\n", digest_format(&meta->digest, ds));
-	return write_atomic(fs->rootfd, tpath, line, strlen(line), false, err);
+	return write_atomic(fs->rootfd, tpath, line, strlen(line), true, err);
 }
 
 /* Remove every tag of repo that points at d. */
