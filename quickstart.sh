@@ -4,7 +4,8 @@
 # to end on its embedded defaults, with no network:
 #   make two base images with `bale import` (testdata/examples/make-bases.sh),
 #   build the multi-stage example testdata/examples/Containerfile,
-#   start `bale serve` (127.0.0.1:5000), push the image to it, remove it,
+#   start `bale serve` (127.0.0.1:5000, or a free port when another program
+#   has that one), push the image to it, remove it,
 #   pull it back (with bale, and with docker when an engine answers), run it.
 # It can be run again: the bases are kept and the build is cached. Images go
 # to bale's default store ($BALE_ROOT, else /var/lib/bale), where the README's
@@ -42,25 +43,39 @@ BALE=$bale sh testdata/examples/make-bases.sh
 step "building $image from testdata/examples/Containerfile"
 "$bale" build --network none --progress plain -t "$image" testdata/examples
 
-step "starting bale serve on $registry"
-serve_log=$src/_build/quickstart-serve.log
-"$bale" serve 2>"$serve_log" &
-serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true' EXIT
-trap 'exit 130' INT TERM
-i=0
-until grep -q 'listening on' "$serve_log"; do
-	if ! kill -0 "$serve_pid" 2>/dev/null; then
-		cat "$serve_log" >&2
-		if grep -q 'in use' "$serve_log"; then
-			fail "port 5000 of 127.0.0.1 is taken by another program (see: ss -ltnp 'sport = :5000'); stop it and run ./quickstart.sh again"
+# start_serve [ARGS...]: bale serve in the background; 0 once it listens,
+# 2 when its port is taken, else fail.
+start_serve() {
+	"$bale" serve "$@" 2>"$serve_log" &
+	serve_pid=$!
+	i=0
+	until grep -q 'listening on' "$serve_log"; do
+		if ! kill -0 "$serve_pid" 2>/dev/null; then
+			wait "$serve_pid" 2>/dev/null || true
+			grep -q 'in use' "$serve_log" && return 2
+			cat "$serve_log" >&2
+			fail "bale serve did not start (log above, also in $serve_log)"
 		fi
-		fail "bale serve did not start (log above, also in $serve_log)"
-	fi
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || fail "bale serve did not say it listens within 10 s (log: $serve_log)"
-	sleep 0.1
-done
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || fail "bale serve did not say it listens within 10 s (log: $serve_log)"
+		sleep 0.1
+	done
+}
+
+step "starting bale serve on its defaults ($registry)"
+serve_log=$src/_build/quickstart-serve.log
+serve_pid=
+trap '[ -z "$serve_pid" ] || { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; } || true' EXIT
+trap 'exit 130' INT TERM
+if ! start_serve; then
+	# Another program has port 5000 (ss -ltnp 'sport = :5000' says which):
+	# take any free port rather than stop the tour.
+	printf 'port 5000 of 127.0.0.1 is taken by another program; using a free port instead\n'
+	start_serve --listen 127.0.0.1:0 || fail "bale serve found no free port (log: $serve_log)"
+	port=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$serve_log")
+	registry=127.0.0.1:$port
+	remote=$registry/$image
+fi
 sed -n '/listening on/p' "$serve_log"
 
 step "pushing $image to $remote"
