@@ -90,6 +90,17 @@ struct build_result {
  * ERR_CANCELED, ERR_IO. */
 int build_run(const struct build_opts *o, struct build_result *res, struct err **err);
 
+/* The build cache of the store at root (<root>/build/cache/): the layers
+ * its entries name, for store_gc() to keep (so that removing an image
+ * leaves the cache usable, as docker's rmi leaves BuildKit's). *blobs and
+ * *diff_ids (n each; the caller frees both) are NULL when there is none.
+ * Unreadable entries are skipped: they are misses anyway. */
+void build_cache_layers(const char *root, struct digest **blobs, struct digest **diff_ids,
+			size_t *n);
+/* Remove every entry of the build cache of the store at root; *n (if not
+ * NULL) gets how many. Errors: ERR_IO. */
+int build_cache_clear(const char *root, size_t *n, struct err **err);
+
 /* Parse one --output value ("type=oci,dest=dir", "dest=dir" means local,
  * a bare path also means local). *out owns dest (build_output_release). */
 int build_output_parse(struct build_output *out, const char *spec, struct err **err);

@@ -5,6 +5,7 @@
  * atomically; the layers themselves are blobs of the store. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,4 +100,99 @@ int cache_store(struct build_ctx *b, const struct digest *key, const struct blay
 	if (r < 0)
 		return r;
 	return file_write_atomic(AT_FDCWD, path, text, len, 0644, err);
+}
+
+/* ---------------------------------------------------------------- gc */
+
+/* Call fn for every entry file <root>/build/cache/XX/NAME; stops at the
+ * first negative return. */
+static int cache_walk(const char *root, int (*fn)(int dirfd, const char *name, void *ctx), void *ctx)
+{
+	cleanup_free char *top = xasprintf("%s/build/cache", root);
+	DIR *d = opendir(top);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	int r = 0;
+	struct dirent *de;
+	while (r >= 0 && (de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 2 || de->d_name[0] == '.')
+			continue;
+		int sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		DIR *sd = sfd < 0 ? NULL : fdopendir(sfd);
+		if (sd == NULL) {
+			if (sfd >= 0)
+				close(sfd);
+			continue;
+		}
+		struct dirent *e;
+		while (r >= 0 && (e = readdir(sd)) != NULL)
+			if (e->d_name[0] != '.')
+				r = fn(dirfd(sd), e->d_name, ctx);
+		closedir(sd);
+	}
+	closedir(d);
+	return r;
+}
+
+struct cache_layers {
+	struct digest *blobs, *diff_ids;
+	size_t n, cap;
+};
+
+static int add_entry_layer(int dirfd, const char *name, void *ctx)
+{
+	struct cache_layers *cl = ctx;
+	json_t *j = NULL;
+	struct err *e = NULL;
+	if (jx_load_file(&j, dirfd, name, BUILD_MAX_CACHE_ENTRY, 0, &e) < 0) {
+		err_free(e);
+		return 0;
+	}
+	struct oci_descriptor desc;
+	struct digest diff;
+	const char *ds = json_string_value(json_object_get(j, "diff_id"));
+	json_t *dj = json_object_get(j, "layer");
+	if (dj != NULL && ds != NULL && oci_descriptor_parse(&desc, dj, "layer", NULL) == 0) {
+		if (digest_parse(&diff, ds, NULL) == 0) {
+			if (cl->n == cl->cap) {
+				cl->cap = cl->cap > 0 ? 2 * cl->cap : 64;
+				cl->blobs = xreallocarray(cl->blobs, cl->cap, sizeof(*cl->blobs));
+				cl->diff_ids = xreallocarray(cl->diff_ids, cl->cap, sizeof(*cl->diff_ids));
+			}
+			cl->blobs[cl->n] = desc.digest;
+			cl->diff_ids[cl->n++] = diff;
+		}
+		oci_descriptor_release(&desc);
+	}
+	json_decref(j);
+	return 0;
+}
+
+void build_cache_layers(const char *root, struct digest **blobs, struct digest **diff_ids,
+			size_t *n)
+{
+	struct cache_layers cl = { 0 };
+	(void)cache_walk(root, add_entry_layer, &cl);
+	*blobs = cl.blobs;
+	*diff_ids = cl.diff_ids;
+	*n = cl.n;
+}
+
+static int remove_entry(int dirfd, const char *name, void *ctx)
+{
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+int build_cache_clear(const char *root, size_t *n, struct err **err)
+{
+	size_t count = 0;
+	int r = cache_walk(root, remove_entry, &count);
+	if (n != NULL)
+		*n = count;
+	if (r < 0)
+		return err_sys(err, ERR_IO, -r, "cannot clear the build cache of '%s'", root);
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "builder/sandbox.h"
+#include "builder/build.h"
 #include "cmd/bale.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -82,5 +83,15 @@ int bale_store_gc(struct store *s, size_t *blobs, uint64_t *bytes, struct err **
 {
 	if (geteuid() != 0)
 		(void)sbx_userns_enter(NULL); /* without it, those files stay */
-	return store_gc(s, 0, true, blobs, bytes, err);
+	struct store_gc_keep keep = { 0 };
+	struct digest *cache_blobs = NULL, *cache_diff_ids = NULL;
+	size_t n = 0;
+	build_cache_layers(store_root(s), &cache_blobs, &cache_diff_ids, &n);
+	keep.blobs = cache_blobs;
+	keep.diff_ids = cache_diff_ids;
+	keep.n_blobs = keep.n_diff_ids = n;
+	int r = store_gc(s, 0, true, &keep, blobs, bytes, err);
+	free(cache_blobs);
+	free(cache_diff_ids);
+	return r;
 }

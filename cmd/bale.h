@@ -47,7 +47,8 @@ int bale_fail(struct err *err);
  * BALE_EXIT_USAGE. */
 int bale_usage_error(const struct bale_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* store_gc(s, 0, wait) for rmi and prune. Run as a user, it first enters
+/* store_gc(s, 0, wait) for rmi and prune, keeping the layers the build
+ * cache names (as docker's rmi keeps BuildKit's cache). Run as a user, it first enters
  * the sandbox's user namespace (when it can): extracted layers hold files
  * of the images' owners (subordinate ids), which only the namespace's root
  * may delete. */

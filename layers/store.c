@@ -870,8 +870,8 @@ static int gc_lock(struct store *s, bool wait, struct err **err)
 	return err_set(err, ERR_BUSY, "the store is in use by another bale process");
 }
 
-int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed, uint64_t *bytes,
-	     struct err **err)
+int store_gc(struct store *s, int64_t grace_seconds, bool wait, const struct store_gc_keep *keep,
+	     size_t *removed, uint64_t *bytes, struct err **err)
 {
 	int r = gc_lock(s, wait, err);
 	if (r < 0)
@@ -883,6 +883,10 @@ int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed,
 		for (size_t i = 0; i < n; i++)
 			mark_desc(s, &m, &ids, &v[i].desc, 0);
 		store_images_free(v, n);
+		for (size_t i = 0; keep != NULL && i < keep->n_blobs; i++)
+			mark_add(&m, &keep->blobs[i]);
+		for (size_t i = 0; keep != NULL && i < keep->n_diff_ids; i++)
+			mark_add(&ids, &keep->diff_ids[i]);
 		mark_sort(&m);
 		mark_sort(&ids);
 		struct zmark z = { .m = &m };

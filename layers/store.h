@@ -95,14 +95,24 @@ int store_remove(struct store *s, const struct digest *d, struct err **err);
 /* Remove the entries without a name. *n gets how many. */
 int store_remove_dangling(struct store *s, size_t *n, struct err **err);
 
+/* Layers to keep besides those of the images (the build cache's): each
+ * blob, and the extracted dir of each diff_id. */
+struct store_gc_keep {
+	const struct digest *blobs;
+	size_t n_blobs;
+	const struct digest *diff_ids;
+	size_t n_diff_ids;
+};
+
 /* Remove blobs no index entry reaches (manifests, their configs and
  * layers, indexes and their children, the compressed variants of kept
- * layers), nor any other blob written in the last grace_seconds, then the
- * compressed/ entries whose source or blob is gone. Needs the gc lock exclusively: ERR_BUSY (nothing
+ * layers) and keep does not name (keep may be NULL), nor any other blob
+ * written in the last grace_seconds, then the compressed/ entries whose
+ * source or blob is gone. Needs the gc lock exclusively: ERR_BUSY (nothing
  * removed) when another bale process has the store open and wait is false.
  * *removed and *bytes (if not NULL) get the count and total size. */
-int store_gc(struct store *s, int64_t grace_seconds, bool wait, size_t *removed, uint64_t *bytes,
-	     struct err **err);
+int store_gc(struct store *s, int64_t grace_seconds, bool wait, const struct store_gc_keep *keep,
+	     size_t *removed, uint64_t *bytes, struct err **err);
 
 /* ---- compressed variants of layers ----
  *

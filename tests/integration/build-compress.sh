@@ -216,11 +216,15 @@ is "$T_OUT" "$PUSHED" "a push after a compressed blob went missing"
 is "$(printf '%s\n' "$T_ERR" | grep -c ' compress: gzip')" 1 "compresses that layer again"
 "$BALE" rmi app:1 >/dev/null
 run "$BALE" prune
+# The build cache still names app:1's layers: their entries stay...
+is "$(ls "$BALE_ROOT/compressed/gzip-6" | wc -l)" 3 "rmi of the last image keeps what the build cache uses"
+# ...until the cache is forgotten too.
+run "$BALE" prune --build-cache
 BASEL=$(layers base:1 | cut -d' ' -f2)
 is "$(ls "$BALE_ROOT/compressed/gzip-6" "$BALE_ROOT/compressed/zstd-3")" \
 	"$(printf '%s:\n%s\n\n%s:\n%s' "$BALE_ROOT/compressed/gzip-6" "sha256-${BASEL#sha256:}" \
 		"$BALE_ROOT/compressed/zstd-3" "sha256-${BASEL#sha256:}")" \
-	"rmi of the last image drops the map's entries but base:1's layer's"
+	"prune --build-cache drops the map's entries but base:1's layer's"
 is "$(ls "$BALE_ROOT/blobs/sha256" | wc -l)" 5 \
 	"and the blobs but base:1's and its layer's gzip and zstd"
 

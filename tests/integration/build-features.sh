@@ -81,6 +81,20 @@ run "$BALE" build --progress plain --network none -f "$cf" -t c:5 "$T_TMP/cctx"
 like "$T_ERR" "\(3 steps, 1 cached\)" "cache: changing the first COPY's file reruns from there"
 run "$BALE" build --progress plain --no-cache --network none -f "$cf" -t c:6 "$T_TMP/cctx"
 like "$T_ERR" "\(4 steps, 0 cached\)" "--no-cache runs every step"
+# The cache outlives the images, as BuildKit's outlives docker rmi: rmi and
+# prune keep the layers it names; prune --build-cache forgets them.
+run "$BALE" rmi -f c:1 c:2 c:3 c:4 c:5 c:6
+is "$T_RC" 0 "cache: rmi every image built from it"
+run "$BALE" prune
+is "$T_RC" 0 "cache: prune"
+run "$BALE" build --progress plain --network none -f "$cf" -t c:7 "$T_TMP/cctx"
+like "$T_ERR" "\(0 steps, 4 cached\)" "cache: after rmi and prune of its images a rebuild still hits"
+run "$BALE" rmi c:7
+run "$BALE" prune --build-cache
+like "$T_OUT" "^Deleted [1-9][0-9]* build cache entries" "prune --build-cache forgets the entries"
+like "$T_OUT" "Deleted 0 untagged images and [1-9][0-9]* blobs" "  and removes the layers only they kept"
+run "$BALE" build --progress plain --network none -f "$cf" -t c:8 "$T_TMP/cctx"
+like "$T_ERR" "\(4 steps, 0 cached\)" "after prune --build-cache the next build runs every step"
 
 # ---- progress: BuildKit's plain lines, json events, a tty view, -q
 pf=$(df progress)

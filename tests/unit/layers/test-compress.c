@@ -230,7 +230,7 @@ int main(void)
 	struct digest unused;
 	cas_ingest_buffer(store_cas(s1), "unused", 6, 0, &unused, NULL);
 	size_t removed = 0;
-	ok(store_gc(s1, 0, false, &removed, NULL, &err) == 0, "gc");
+	ok(store_gc(s1, 0, false, NULL, &removed, NULL, &err) == 0, "gc");
 	is_int(removed, 1, "keeps the compressed blobs of a kept image (removes an unused blob)");
 	ok(store_zmap_get(s1, &lr[0].blob, LAYER_COMPRESS_ZSTD, 3, &unused, &bsize) == 0,
 	   "the map still answers");
@@ -238,7 +238,7 @@ int main(void)
 	is_int(count_files(p), 2, "keeps their entries, drops junk");
 	bool last = false;
 	store_untag(s1, "app:1", &last, NULL);
-	ok(store_gc(s1, 0, false, &removed, NULL, &err) == 0, "gc after the image went");
+	ok(store_gc(s1, 0, false, NULL, &removed, NULL, &err) == 0, "gc after the image went");
 	snprintf(p, sizeof(p), "%s/s1/blobs/sha256", tmp);
 	is_int(count_files(p), 0, "every blob is gone, compressed ones too");
 	snprintf(p, sizeof(p), "%s/s1/compressed/gzip-6", tmp);

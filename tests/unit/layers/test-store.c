@@ -232,7 +232,7 @@ static void test_extracted(struct store *s)
 	/* gc: dirs no image lists go (the layer's blob is not in an image);
 	 * a dir of a tagged image's diff_id stays. */
 	is_int(count_entries("extracted/sha256"), 2, "two extracted dirs");
-	ok(store_gc(s, 0, false, NULL, NULL, &err) == 0, "gc");
+	ok(store_gc(s, 0, false, NULL, NULL, NULL, &err) == 0, "gc");
 	is_int(count_entries("extracted/sha256"), 0, "  removes the dirs no image lists");
 	/* (and the layer's blob: write it again) */
 	ok(layer_write_dir(store_cas(s), tree, &wo, &lr, &err) == 0, "write the layer again");
@@ -247,11 +247,11 @@ static void test_extracted(struct store *s)
 	free(dir);
 	dir = NULL;
 	ok(store_layer_dir(s, &desc, &lr.diff_id, &dir, &err) == 0, "extract it again");
-	ok(store_gc(s, 0, false, NULL, NULL, &err) == 0 && dir != NULL && exists(dir, "hello"),
+	ok(store_gc(s, 0, false, NULL, NULL, NULL, &err) == 0 && dir != NULL && exists(dir, "hello"),
 	   "gc keeps the dir of a tagged image's layer");
 	bool last;
 	store_untag(s, "extracted:1", &last, &err);
-	ok(store_gc(s, 0, false, NULL, NULL, &err) == 0 && dir != NULL && access(dir, F_OK) < 0,
+	ok(store_gc(s, 0, false, NULL, NULL, NULL, &err) == 0 && dir != NULL && access(dir, F_OK) < 0,
 	   "and removes it with the image");
 	free(dir);
 	oci_config_release(&c);
@@ -307,9 +307,9 @@ int main(void)
 	ok(store_untag(s, "app:1", &last, &err) == 0 && !last, "untag one of two names");
 	int before = count_blobs();
 	size_t removed = 0;
-	ok(store_gc(s, 0, false, &removed, NULL, &err) == 0 && removed == 0, "gc keeps referenced blobs");
+	ok(store_gc(s, 0, false, NULL, &removed, NULL, &err) == 0 && removed == 0, "gc keeps referenced blobs");
 	ok(store_untag(s, "app:2", &last, &err) == 0 && last, "untag the last name");
-	ok(store_gc(s, 0, false, &removed, NULL, &err) == 0 && removed == 3, "gc removes manifest, config, layer");
+	ok(store_gc(s, 0, false, NULL, &removed, NULL, &err) == 0 && removed == 3, "gc removes manifest, config, layer");
 	is_int(count_blobs(), before - 3, "blobs gone from disk");
 
 	/* a name moving leaves the old image dangling */
@@ -332,9 +332,9 @@ int main(void)
 		_exit(0);
 	}
 	usleep(500000);
-	is_int(store_gc(s, 0, false, NULL, NULL, &err), ERR_BUSY, "gc refuses while another process has the store open");
+	is_int(store_gc(s, 0, false, NULL, NULL, NULL, &err), ERR_BUSY, "gc refuses while another process has the store open");
 	err_freep(&err);
-	ok(store_gc(s, 0, true, NULL, NULL, &err) == 0, "gc waits for it when asked");
+	ok(store_gc(s, 0, true, NULL, NULL, NULL, &err) == 0, "gc waits for it when asked");
 	waitpid(pid, NULL, 0);
 
 	/* concurrent tagging from several processes loses nothing */
