@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd/bale.h"
 #include "cmd/commands.h"
@@ -17,6 +18,11 @@ static int run_help(int argc, char **argv, const struct bale_globals *g)
 	}
 	if (argc > 2)
 		return bale_usage_error(&cmd_help, "expected at most one command name, got %d", argc - 1);
+	/* bale(1) itself: global options, environment, files. */
+	if (strcmp(argv[1], "bale") == 0) {
+		fputs(bale_help_bale, stdout);
+		return BALE_EXIT_OK;
+	}
 	const struct bale_command *cmd = bale_command_find(argv[1]);
 	if (cmd == NULL)
 		return bale_usage_error(&cmd_help, "'%s' is not a bale command", argv[1]);

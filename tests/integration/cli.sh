@@ -20,6 +20,10 @@ is "$T_RC" 0 "--help exits 0"
 like "$T_OUT" "^usage: bale " "--help prints usage on stdout"
 like "$T_OUT" "  version +show bale's version" "and lists the commands with summaries"
 
+run "$BALE" help bale
+is "$T_RC" 0 "help bale exits 0"
+like "$T_OUT" "^usage: bale \[--root DIR\]" "help bale prints bale(1)"
+like "$T_OUT" "BALE_ROOT" "  with the environment it reads"
 run "$BALE" help version
 is "$T_RC" 0 "help CMD exits 0"
 like "$T_OUT" "^usage: bale version" "help CMD prints that command's usage"
