@@ -81,17 +81,6 @@
 	F(int, archive_write_set_bytes_per_block, (struct archive * a, int bytes), (a, bytes))     \
 	F(int, archive_write_set_format_pax_restricted, (struct archive * a), (a))
 
-#define FUNCS(F, V) ENTRY_FUNCS(F, V) ARCHIVE_FUNCS(F, V)
+#define FUNCS(F, V, H) ENTRY_FUNCS(F, V) ARCHIVE_FUNCS(F, V)
 
-static struct lazylib lazy_lib = LAZYLIB_INIT(BALE_SONAME_ARCHIVE, BALE_PACKAGE_ARCHIVE);
-
-static struct {
-	FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V)
-} lazy_fn;
-
-static void lazy_load(void)
-{
-	FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V)
-}
-
-FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V)
+LAZYLIB_LIBRARY(BALE_SONAME_ARCHIVE, BALE_PACKAGE_ARCHIVE)

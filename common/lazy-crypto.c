@@ -15,7 +15,7 @@
 
 #include "common/lazylib.h"
 
-#define FUNCS(F, V)                                                                               \
+#define FUNCS(F, V, H)                                                                            \
 	F(int, BIO_free, (BIO * a), (a))                                                           \
 	F(BIO *, BIO_new_mem_buf, (const void *buf, int len), (buf, len))                          \
 	F(BIGNUM *, BN_bin2bn, (const unsigned char *s, int len, BIGNUM *ret), (s, len, ret))      \
@@ -72,15 +72,4 @@
 	F(int, i2d_ECDSA_SIG, (const ECDSA_SIG *a, unsigned char **out), (a, out))                 \
 	F(int, i2d_PUBKEY, (const EVP_PKEY *a, unsigned char **pp), (a, pp))
 
-static struct lazylib lazy_lib = LAZYLIB_INIT(BALE_SONAME_CRYPTO, BALE_PACKAGE_CRYPTO);
-
-static struct {
-	FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V)
-} lazy_fn;
-
-static void lazy_load(void)
-{
-	FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V)
-}
-
-FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V)
+LAZYLIB_LIBRARY(BALE_SONAME_CRYPTO, BALE_PACKAGE_CRYPTO)

@@ -10,7 +10,7 @@
 
 #include "common/lazylib.h"
 
-#define FUNCS(F, V)                                                                               \
+#define FUNCS(F, V, H)                                                                            \
 	V(curl_easy_cleanup, (CURL * curl), (curl))                                                \
 	F(CURL *, curl_easy_init, (void), ())                                                      \
 	F(CURLcode, curl_easy_perform, (CURL * curl), (curl))                                      \
@@ -22,24 +22,11 @@
 	F(struct curl_slist *, curl_slist_append, (struct curl_slist * list, const char *s),       \
 	  (list, s))                                                                               \
 	V(curl_slist_free_all, (struct curl_slist * list), (list))                                 \
-	F(curl_version_info_data *, curl_version_info, (CURLversion v), (v))
+	F(curl_version_info_data *, curl_version_info, (CURLversion v), (v))                       \
+	H(curl_easy_setopt)                                                                        \
+	H(curl_share_setopt)
 
-static struct lazylib lazy_lib = LAZYLIB_INIT(BALE_SONAME_CURL, BALE_PACKAGE_CURL);
-
-static struct {
-	FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V)
-	LAZYLIB_POINTER(curl_easy_setopt)
-	LAZYLIB_POINTER(curl_share_setopt)
-} lazy_fn;
-
-static void lazy_load(void)
-{
-	FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V)
-	LAZYLIB_RESOLVE(curl_easy_setopt)
-	LAZYLIB_RESOLVE(curl_share_setopt)
-}
-
-FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V)
+LAZYLIB_LIBRARY(BALE_SONAME_CURL, BALE_PACKAGE_CURL)
 
 /* A variadic call cannot be forwarded as such, so the one argument is read
  * with the type curl itself reads it with: the option number says which

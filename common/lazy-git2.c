@@ -5,7 +5,7 @@
 
 #include "common/lazylib.h"
 
-#define FUNCS(F, V)                                                                               \
+#define FUNCS(F, V, H)                                                                            \
 	F(int, git_checkout_options_init, (git_checkout_options * opts, unsigned int version),     \
 	  (opts, version))                                                                         \
 	F(int, git_checkout_tree,                                                                  \
@@ -29,15 +29,4 @@
 	F(int, git_revparse_single, (git_object * *out, git_repository * repo, const char *spec),  \
 	  (out, repo, spec))
 
-static struct lazylib lazy_lib = LAZYLIB_INIT(BALE_SONAME_GIT2, BALE_PACKAGE_GIT2);
-
-static struct {
-	FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V)
-} lazy_fn;
-
-static void lazy_load(void)
-{
-	FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V)
-}
-
-FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V)
+LAZYLIB_LIBRARY(BALE_SONAME_GIT2, BALE_PACKAGE_GIT2)

@@ -7,7 +7,7 @@
 
 #include "common/lazylib.h"
 
-#define FUNCS(F, V)                                                                               \
+#define FUNCS(F, V, H)                                                                            \
 	F(enum MHD_Result, MHD_add_response_header,                                                \
 	  (struct MHD_Response * response, const char *header, const char *content),               \
 	  (response, header, content))                                                             \
@@ -29,22 +29,10 @@
 	  (struct MHD_Connection * connection, unsigned int status_code,                           \
 	   struct MHD_Response *response),                                                         \
 	  (connection, status_code, response))                                                     \
-	V(MHD_stop_daemon, (struct MHD_Daemon * daemon), (daemon))
+	V(MHD_stop_daemon, (struct MHD_Daemon * daemon), (daemon))                                 \
+	H(MHD_start_daemon_va)
 
-static struct lazylib lazy_lib = LAZYLIB_INIT(BALE_SONAME_MHD, BALE_PACKAGE_MHD);
-
-static struct {
-	FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V)
-	LAZYLIB_POINTER(MHD_start_daemon_va)
-} lazy_fn;
-
-static void lazy_load(void)
-{
-	FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V)
-	LAZYLIB_RESOLVE(MHD_start_daemon_va)
-}
-
-FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V)
+LAZYLIB_LIBRARY(BALE_SONAME_MHD, BALE_PACKAGE_MHD)
 
 /* The library's own MHD_start_daemon is this: its options handed on as a
  * va_list, so every option form passes through unchanged. */

@@ -16,15 +16,14 @@
  * libraries are required, only deferred.
  *
  * A lazy-<lib>.c file lists its functions once in an X-macro,
- * FUNCS(F, V): F(ret, name, (params), (args)) for a function returning a
- * value, V(name, (params), (args)) for a void one, and then writes:
+ * FUNCS(F, V, H): F(ret, name, (params), (args)) for a function returning a
+ * value, V(name, (params), (args)) for a void one, H(name) for one the file
+ * writes out by hand with LAZYLIB_CALL (a variadic one), and then writes
  *
- *	static struct lazylib lazy_lib = LAZYLIB_INIT(BALE_SONAME_X, BALE_PACKAGE_X);
- *	static struct { FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V) } lazy_fn;
- *	static void lazy_load(void) { FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V) }
- *	FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V)
+ *	LAZYLIB_LIBRARY(BALE_SONAME_X, BALE_PACKAGE_X)
  *
- * Variadic functions are written out by hand with LAZYLIB_CALL.
+ * which defines the library, its table of pointers, its loader and every F
+ * and V function.
  */
 #ifndef BALE_COMMON_LAZYLIB_H
 #define BALE_COMMON_LAZYLIB_H
@@ -51,7 +50,7 @@ void *lazylib_sym(struct lazylib *lib, const char *name);
 __attribute__((noreturn)) void lazylib_die(const struct lazylib *lib, const char *what,
 					   const char *why);
 
-/* The building blocks a lazy-<lib>.c file uses (see above). They expect the
+/* The building blocks of LAZYLIB_LIBRARY (see above). They expect the
  * file's statics to be named lazy_lib, lazy_fn and lazy_load. */
 #define LAZYLIB_POINTER(name) __typeof__(&name) name;
 #define LAZYLIB_POINTER_F(ret, name, params, args) LAZYLIB_POINTER(name)
@@ -71,5 +70,19 @@ __attribute__((noreturn)) void lazylib_die(const struct lazylib *lib, const char
 	{                                                                                          \
 		LAZYLIB_CALL(name) args;                                                           \
 	}
+#define LAZYLIB_DEFINE_H(name)
+
+/* The statics lazy_lib, lazy_fn and lazy_load of a lazy-<lib>.c file, and
+ * its F and V functions, from the file's FUNCS list. */
+#define LAZYLIB_LIBRARY(soname, package)                                                          \
+	static struct lazylib lazy_lib = LAZYLIB_INIT(soname, package);                            \
+	static struct {                                                                            \
+		FUNCS(LAZYLIB_POINTER_F, LAZYLIB_POINTER_V, LAZYLIB_POINTER)                       \
+	} lazy_fn;                                                                                 \
+	static void lazy_load(void)                                                                \
+	{                                                                                          \
+		FUNCS(LAZYLIB_RESOLVE_F, LAZYLIB_RESOLVE_V, LAZYLIB_RESOLVE)                       \
+	}                                                                                          \
+	FUNCS(LAZYLIB_DEFINE_F, LAZYLIB_DEFINE_V, LAZYLIB_DEFINE_H)
 
 #endif
