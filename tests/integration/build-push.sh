@@ -2,6 +2,7 @@
 # `bale build --push` into `bale serve`, then docker pulls the image and
 # runs it: the pushed image is one docker takes and runs as built.
 . "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/registry-lib.sh"
 
 DOCKER=/usr/bin/docker
 [ -x "$DOCKER" ] || skip_all "no Debian docker client at $DOCKER (apt-get install docker.io)"
@@ -10,17 +11,9 @@ export BALE_ROOT="$T_TMP/root"
 sh "$top_srcdir/testdata/rootfs/make-busybox-rootfs.sh" "$T_TMP/rootfs" "$T_TMP/rootfs.tar" >/dev/null 2>&1
 case $? in 0) ;; 77) skip_all "no static busybox (apt-get install busybox-static)" ;; *) exit 1 ;; esac
 
-"$BALE" serve --listen 127.0.0.1:0 --root "$T_TMP/reg" 2>"$T_TMP/serve.log" &
-SRV=$!
-PORT=
-for _ in $(seq 1 100); do
-	PORT=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$T_TMP/serve.log" | tail -n 1)
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-REF="127.0.0.1:$PORT/bale-build-push-$$/app:1"
-trap 'kill $SRV 2>/dev/null; "$DOCKER" rmi -f "$REF" >/dev/null 2>&1; rm -rf "$T_TMP"' EXIT
-[ -n "$PORT" ] || { diag "$(cat "$T_TMP/serve.log")"; skip_all "bale serve did not start"; }
+start_registry --root "$T_TMP/reg" || skip_all "bale serve did not start"
+REF="$REG/bale-build-push-$$/app:1"
+trap 'stop_registry; "$DOCKER" rmi -f "$REF" >/dev/null 2>&1; rm -rf "$T_TMP"' EXIT
 
 "$BALE" import "$T_TMP/rootfs.tar" base:1 >/dev/null
 mkdir -p "$T_TMP/ctx"
