@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/json.h"
@@ -17,16 +16,6 @@
 #include "tests/tap.h"
 
 static char tmp[256];
-
-static void rm_rf(const char *p)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		execlp("rm", "rm", "-rf", p, (char *)NULL);
-		_exit(1);
-	}
-	waitpid(pid, NULL, 0);
-}
 
 /* A small tree DIR/N with a few files of n KiB each. */
 static void make_tree(const char *dir, int n)
@@ -282,6 +271,6 @@ int main(void)
 	oci_manifest_release(&m);
 	store_free(s1);
 	store_free(s2);
-	rm_rf(tmp);
+	remove_tree(tmp);
 	return tap_done();
 }

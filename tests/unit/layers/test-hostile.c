@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -15,16 +14,6 @@
 #include "tests/tap.h"
 
 static char work[256];
-
-static void rm_rf(const char *p)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		execlp("rm", "rm", "-rf", p, (char *)NULL);
-		_exit(1);
-	}
-	waitpid(pid, NULL, 0);
-}
 
 /* The names in dir, sorted, joined by ','. */
 static char *listing(const char *dir)
@@ -81,13 +70,13 @@ static void one(const char *dir, const char *f)
 	char path[1024], target[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, f);
 	snprintf(target, sizeof(target), "%s/target", work);
-	rm_rf(target);
+	remove_tree(target);
 	mkdir(target, 0755);
 	char before[600];
 	snprintf(before, sizeof(before), "%s/before.txt", target);
 	int bfd = open(before, O_CREAT | O_WRONLY, 0644);
 	close(bfd);
-	rm_rf("/tmp/bale-hostile-out");
+	remove_tree("/tmp/bale-hostile-out");
 	unlink("/tmp/bale-hostile-evil");
 
 	struct layer_apply_opts o;
@@ -106,7 +95,7 @@ static void one(const char *dir, const char *f)
 		/* into a missing directory (one pass, undone on refusal) */
 		char fresh[600];
 		snprintf(fresh, sizeof(fresh), "%s/fresh", work);
-		rm_rf(fresh);
+		remove_tree(fresh);
 		err_freep(&err);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		r = layer_apply_fd(fd, fresh, &o, NULL, &err);
@@ -162,6 +151,6 @@ int main(void)
 	for (size_t i = 0; files != NULL && files[i] != NULL; i++)
 		one(dir, files[i]);
 	strv_free(files);
-	rm_rf(work);
+	remove_tree(work);
 	return tap_done();
 }
