@@ -292,11 +292,17 @@ int file_write_atomic(int dirfd, const char *path, const void *data, size_t len,
 		return err_sys(err, err_code_from_errno(-r), -r, "cannot write '%s'", path);
 	}
 	/* The rename is durable only once the directory is. */
+	(void)fsync_parent_dir(dirfd, path);
+	return 0;
+}
+
+int fsync_parent_dir(int dirfd, const char *path)
+{
 	const char *slash = strrchr(path, '/');
 	cleanup_free char *dir = slash != NULL ? xstrndup(path, (size_t)(slash - path + 1)) : NULL;
 	cleanup_close int dfd = openat(dirfd, dir != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		fsync(dfd);
+	if (dfd < 0 || fsync(dfd) < 0)
+		return -errno;
 	return 0;
 }
 

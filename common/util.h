@@ -127,6 +127,10 @@ int str_to_u64(const char *s, uint64_t *out);
 int str_to_i64(const char *s, int64_t *out);
 int str_to_uint(const char *s, unsigned int max, unsigned int *out);
 
+/* fsync the directory holding `path` (relative to dirfd, or AT_FDCWD), so
+ * that a rename or create of path there is durable. 0 or -errno. */
+int fsync_parent_dir(int dirfd, const char *path);
+
 /* Replace the file `path` (relative to dirfd, or AT_FDCWD) with data,
  * atomically: a temp file with a unique name beside it, fsync, rename over
  * path, fsync of the directory. Readers see the old content or the new, never

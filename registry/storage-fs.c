@@ -180,15 +180,9 @@ static int write_atomic(int rootfd, const char *rel, const void *data, size_t le
 		unlinkat(rootfd, tmp, 0);
 		return err_sys(err, ERR_IO, e, "cannot write '%s'", rel);
 	}
-	if (sync) {
-		int dfd = openat(rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		int r = dfd < 0 ? -1 : fsync(dfd);
-		int e = errno;
-		if (dfd >= 0)
-			close(dfd);
-		if (r < 0)
-			return err_sys(err, ERR_IO, e, "cannot sync the directory of '%s'", rel);
-	}
+	int r = sync ? fsync_parent_dir(rootfd, rel) : 0;
+	if (r < 0)
+		return err_sys(err, ERR_IO, -r, "cannot sync the directory of '%s'", rel);
 	return 0;
 }
 

@@ -128,6 +128,10 @@ static void test_write_atomic(void)
 	is_int(file_write_atomic(dfd, "sub/g", "x", 1, 0644, &err), 0, "a path with a directory");
 	ok(faccessat(dfd, "sub/g", F_OK, 0) == 0, "lands in that directory");
 
+	is_int(fsync_parent_dir(dfd, "sub/g"), 0, "fsync_parent_dir of a file in a directory");
+	is_int(fsync_parent_dir(dfd, "f.json"), 0, "and of one at the top");
+	is_int(fsync_parent_dir(dfd, "missing/g"), -ENOENT, "a missing directory is -ENOENT");
+
 	int rc = file_write_atomic(dfd, "missing/g", "x", 1, 0644, &err);
 	is_int(rc, ERR_NOTFOUND, "a missing directory is NOTFOUND");
 	like(err_msg(err), "cannot write 'missing/g'", "naming the path");
