@@ -56,6 +56,21 @@ static char *entry_path(const struct build_ctx *b, const struct digest *key)
 	return xasprintf("%s/cache/%.2s/%s", b->work, hex, hex + 2);
 }
 
+/* The layer an entry names: 0 with *desc (the caller releases it) and
+ * *diff_id, or -1 for a malformed entry. */
+static int entry_layer(json_t *j, struct oci_descriptor *desc, struct digest *diff_id)
+{
+	json_t *dj = json_object_get(j, "layer");
+	const char *ds = json_string_value(json_object_get(j, "diff_id"));
+	if (dj == NULL || ds == NULL || oci_descriptor_parse(desc, dj, "layer", NULL) < 0)
+		return -1;
+	if (digest_parse(diff_id, ds, NULL) < 0) {
+		oci_descriptor_release(desc);
+		return -1;
+	}
+	return 0;
+}
+
 int cache_lookup(struct build_ctx *b, const struct digest *key, struct blayer *l,
 		 struct err **err)
 {
@@ -69,15 +84,14 @@ int cache_lookup(struct build_ctx *b, const struct digest *key, struct blayer *l
 					    : err_set(err, ERR_NOTFOUND, "cache entry unreadable");
 	}
 	memset(l, 0, sizeof *l);
-	json_t *desc = json_object_get(j, "layer");
-	const char *diff = json_string_value(json_object_get(j, "diff_id"));
 	int r = ERR_NOTFOUND;
-	if (desc != NULL && diff != NULL && oci_descriptor_parse(&l->desc, desc, "layer", NULL) == 0 &&
-	    digest_parse(&l->diff_id, diff, NULL) == 0 && cas_has(b->cas, &l->desc.digest))
-		r = 0;
+	if (entry_layer(j, &l->desc, &l->diff_id) == 0) {
+		if (cas_has(b->cas, &l->desc.digest))
+			r = 0;
+		else
+			oci_descriptor_release(&l->desc);
+	}
 	json_decref(j);
-	if (r < 0)
-		oci_descriptor_release(&l->desc);
 	return r;
 }
 
@@ -150,18 +164,14 @@ static int add_entry_layer(int dirfd, const char *name, void *ctx)
 	}
 	struct oci_descriptor desc;
 	struct digest diff;
-	const char *ds = json_string_value(json_object_get(j, "diff_id"));
-	json_t *dj = json_object_get(j, "layer");
-	if (dj != NULL && ds != NULL && oci_descriptor_parse(&desc, dj, "layer", NULL) == 0) {
-		if (digest_parse(&diff, ds, NULL) == 0) {
-			if (cl->n == cl->cap) {
-				cl->cap = cl->cap > 0 ? 2 * cl->cap : 64;
-				cl->blobs = xreallocarray(cl->blobs, cl->cap, sizeof(*cl->blobs));
-				cl->diff_ids = xreallocarray(cl->diff_ids, cl->cap, sizeof(*cl->diff_ids));
-			}
-			cl->blobs[cl->n] = desc.digest;
-			cl->diff_ids[cl->n++] = diff;
+	if (entry_layer(j, &desc, &diff) == 0) {
+		if (cl->n == cl->cap) {
+			cl->cap = cl->cap > 0 ? 2 * cl->cap : 64;
+			cl->blobs = xreallocarray(cl->blobs, cl->cap, sizeof(*cl->blobs));
+			cl->diff_ids = xreallocarray(cl->diff_ids, cl->cap, sizeof(*cl->diff_ids));
 		}
+		cl->blobs[cl->n] = desc.digest;
+		cl->diff_ids[cl->n++] = diff;
 		oci_descriptor_release(&desc);
 	}
 	json_decref(j);
