@@ -302,7 +302,7 @@ struct lpipe *lpipe_new(enum layer_compression comp, int level, int threads, str
 }
 
 /* The sink's first error, for the producer's caller. */
-static int inline_slot_error(struct lpipe *p, struct err **err)
+static int sink_error(struct lpipe *p, struct err **err)
 {
 	int r = err_code(p->error);
 	if (err != NULL && p->error != NULL)
@@ -317,7 +317,7 @@ static int inline_slot(struct lpipe *p, bool last, struct err **err)
 	s->last = last;
 	int r = p->comp == LAYER_COMPRESS_ZSTD ? zstd_sink_slot(p, s) : sink_write(p, s->in, s->in_len);
 	s->in_len = 0;
-	return r < 0 ? inline_slot_error(p, err) : 0;
+	return r < 0 ? sink_error(p, err) : 0;
 }
 
 /* Hand the slot being filled to the threads and take the next free one. */
@@ -359,10 +359,10 @@ int lpipe_write(struct lpipe *p, const void *data, size_t n, struct err **err)
 {
 	const unsigned char *d = data;
 	p->tar_size += n;
-	if (p->tar_h == NULL && n >= DIRECT_MIN) {
+	if (p->comp == LAYER_COMPRESS_NONE && n >= DIRECT_MIN) {
 		int r = p->ring[0].in_len > 0 ? inline_slot(p, false, err) : 0;
 		if (r == 0 && sink_write(p, data, n) < 0)
-			r = inline_slot_error(p, err);
+			r = sink_error(p, err);
 		return r;
 	}
 	if (p->tar_h != NULL)
@@ -409,12 +409,12 @@ int lpipe_finish(struct lpipe *p, struct layer_result *out, struct err **err)
 	out->blob_size = p->blob_size;
 	if (p->blob_h != NULL)
 		hasher_final(p->blob_h, &out->blob);
-	else if (p->tar_h == NULL && (r = cas_writer_seal(p->w, &out->blob, err)) < 0)
+	else if (p->comp == LAYER_COMPRESS_NONE && (r = cas_writer_seal(p->w, &out->blob, err)) < 0)
 		return r;
-	if (p->tar_h != NULL)
-		hasher_final(p->tar_h, &out->diff_id);
-	else
+	if (p->comp == LAYER_COMPRESS_NONE)
 		out->diff_id = out->blob;
+	else
+		hasher_final(p->tar_h, &out->diff_id);
 	out->media_type = layer_media_type(p->comp);
 	return 0;
 }
